@@ -1,0 +1,6 @@
+from .distillation_detector import DistillationDetector
+from .distillers import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .recorder import FeatureRecorder, FeatureSpec
+
+__all__ = ['DistillationDetector', 'FeatureRecorder', 'FeatureSpec']

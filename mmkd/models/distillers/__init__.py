@@ -1,0 +1,4 @@
+from .base import BaseDistiller
+from .fitnet import FitNet
+
+__all__ = ['BaseDistiller', 'FitNet']

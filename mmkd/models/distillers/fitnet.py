@@ -1,0 +1,45 @@
+"""FitNet (Romero et al., 2015): the student's features, adapted by a conv, regress the
+teacher's features of the same level."""
+from typing import Dict, List
+
+from torch import Tensor, nn
+
+from ...registry import MODELS
+from .base import BaseDistiller
+from .shapes import check_level_shapes
+
+
+@MODELS.register_module()
+class FitNet(BaseDistiller):
+    """Same-level hint loss: ``loss(adapter(s_i), t_i)`` for every recorded level.
+
+    Args:
+        student / teacher: feature specs (see :class:`BaseDistiller`).
+        loss: loss config called with the per-level lists; default
+            ``dict(type='FeatureMSELoss', loss_weight=1.0)``.
+        adapter_kernel: kernel size of the adapter conv (student C -> teacher C), one per
+            level; ``None`` compares features directly (channels must then agree).
+        **kwargs: schedule options of :class:`BaseDistiller`.
+    """
+
+    def __init__(self, student, teacher=None, loss: dict = dict(type='FeatureMSELoss'),
+                 adapter_kernel=1, **kwargs):
+        super().__init__(student, teacher, **kwargs)
+        self.loss = MODELS.build(loss)
+        self.adapter_kernel = adapter_kernel
+        self.adapters = nn.ModuleList()
+
+    def build_layers(self, student_shapes, teacher_shapes) -> None:
+        check_level_shapes('FitNet', student_shapes, teacher_shapes,
+                           same_channels=self.adapter_kernel is None)
+        for s, t in zip(student_shapes, teacher_shapes):
+            if self.adapter_kernel is None:
+                self.adapters.append(nn.Identity())
+            else:
+                self.adapters.append(nn.Conv2d(s[1], t[1], self.adapter_kernel,
+                                               padding=self.adapter_kernel // 2))
+
+    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+                batch_data_samples) -> Dict[str, Tensor]:
+        adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
+        return dict(loss=self.loss(adapted, teacher_feats))

@@ -1,0 +1,3 @@
+from .feature_mse import FeatureMSELoss
+
+__all__ = ['FeatureMSELoss']

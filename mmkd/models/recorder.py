@@ -1,0 +1,183 @@
+"""Capture intermediate outputs (or inputs) of named submodules with forward hooks.
+
+A *feature spec* names what to capture: a dotted module path, optionally followed by an
+index or slice that selects levels when the module returns a tuple, e.g.::
+
+    'neck'            # all FPN levels (P2..P6 for mmdet's FPN with 5 outs)
+    'neck[:4]'        # P2..P5
+    'backbone'        # all backbone stages listed in ``out_indices``
+    'backbone.layer3' # one stage
+"""
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+
+_SPEC_RE = re.compile(r'^(?P<path>[A-Za-z_][\w.]*)'
+                      r'(?:\[(?P<start>-?\d*)(?P<colon>:)?(?P<stop>-?\d*)\])?$')
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What to capture from one submodule.
+
+    Args:
+        path: dotted module path, as in ``model.named_modules()``.
+        index: level selection applied when the captured value is a tuple/list
+            (an ``int`` keeps one level, a ``slice`` several, ``None`` keeps all).
+        source: ``'output'`` (default) or ``'input'`` (the positional arguments).
+    """
+    path: str
+    index: Union[int, slice, None] = None
+    source: str = 'output'
+
+    @classmethod
+    def parse(cls, spec: Union[str, 'FeatureSpec']) -> 'FeatureSpec':
+        if isinstance(spec, FeatureSpec):
+            return spec
+        match = _SPEC_RE.match(spec) if isinstance(spec, str) else None
+        if match is None:
+            raise ValueError(
+                f'Invalid feature spec {spec!r}: expected a dotted module path with an '
+                f"optional level index or slice, e.g. 'neck', 'neck[:4]', 'backbone.layer3'.")
+        start, stop = match['start'], match['stop']
+        if match['colon']:
+            index = slice(int(start) if start else None, int(stop) if stop else None)
+        elif start:
+            index = int(start)
+        else:
+            index = None
+        return cls(match['path'], index)
+
+    def select(self, value) -> List[Tensor]:
+        """Turn a captured value into a flat list of tensors (shallow to deep)."""
+        levels = list(value) if isinstance(value, (tuple, list)) else [value]
+        if self.index is None:
+            return levels
+        if isinstance(self.index, int):
+            if not -len(levels) <= self.index < len(levels):
+                raise IndexError(f"Feature spec '{self}' selects level {self.index} but "
+                                 f"'{self.path}' gives {len(levels)} level(s).")
+            return [levels[self.index]]
+        selected = levels[self.index]
+        if not selected:
+            raise IndexError(f"Feature spec '{self}' selects no level: '{self.path}' "
+                             f'gives {len(levels)} level(s).')
+        return selected
+
+    def __str__(self) -> str:
+        if self.index is None:
+            return self.path
+        if isinstance(self.index, int):
+            return f'{self.path}[{self.index}]'
+        start = '' if self.index.start is None else self.index.start
+        stop = '' if self.index.stop is None else self.index.stop
+        return f'{self.path}[{start}:{stop}]'
+
+
+def parse_specs(specs: Union[str, FeatureSpec, Sequence]) -> List[FeatureSpec]:
+    if isinstance(specs, (str, FeatureSpec)):
+        specs = [specs]
+    return [FeatureSpec.parse(spec) for spec in specs]
+
+
+def _valid_names_hint(model: nn.Module, max_depth: int = 2, limit: int = 40) -> str:
+    names = [n for n, _ in model.named_modules() if n and n.count('.') < max_depth]
+    shown = ', '.join(names[:limit])
+    more = f', ... ({len(names) - limit} more)' if len(names) > limit else ''
+    return f'{shown}{more}'
+
+
+def get_submodule(model: nn.Module, path: str, owner: str) -> nn.Module:
+    """``model.get_submodule(path)`` with an error that lists valid names."""
+    try:
+        return model.get_submodule(path)
+    except AttributeError:
+        raise ValueError(
+            f"The {owner} ({type(model).__name__}) has no submodule '{path}'. "
+            f'Use a dotted path from model.named_modules(); top-level names: '
+            f'{_valid_names_hint(model)}') from None
+
+
+class FeatureRecorder:
+    """Keeps forward hooks on the modules named by ``specs`` and records their values.
+
+    Values are only kept inside :meth:`recording`, so inference does not hold on to
+    feature maps.
+
+    Args:
+        model: the model to hook.
+        specs: what to record; a module named by several specs is hooked once.
+        owner: ``'student'`` or ``'teacher'``, used in error messages.
+    """
+
+    def __init__(self, model: nn.Module, specs: Iterable[FeatureSpec], owner: str):
+        self.owner = owner
+        self.values: Dict[tuple, object] = {}
+        self._active = False
+        self._handles = []
+        for path, source in sorted({(spec.path, spec.source) for spec in specs}):
+            module = get_submodule(model, path, owner)
+            self._handles.append(module.register_forward_hook(self._hook(path, source)))
+
+    def _hook(self, path: str, source: str):
+        def hook(module, args, output):
+            if self._active:
+                self.values[(path, source)] = output if source == 'output' else args
+        return hook
+
+    @contextmanager
+    def recording(self):
+        self.values.clear()
+        self._active = True
+        try:
+            yield self
+        finally:
+            self._active = False
+
+    def get(self, spec: FeatureSpec) -> List[Tensor]:
+        key = (spec.path, spec.source)
+        if key not in self.values:
+            raise RuntimeError(
+                f"'{spec.path}' of the {self.owner} did not run in this forward pass, so its "
+                f'{spec.source} could not be recorded.')
+        return spec.select(self.values[key])
+
+    def clear(self):
+        self.values.clear()
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
+@torch.no_grad()
+def probe_feature_shapes(model: nn.Module, specs: Iterable[FeatureSpec], owner: str,
+                         image_size: int = 128) -> Dict[FeatureSpec, Optional[List[torch.Size]]]:
+    """Shapes of the features named by ``specs`` for a 1x3xSxS input.
+
+    Runs ``model.extract_feat`` (backbone + neck) once in eval mode. Specs outside that
+    part of the model map to ``None``.
+    """
+    specs = list(specs)
+    recorder = FeatureRecorder(model, specs, owner)
+    was_training = model.training
+    model.eval()
+    try:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else 'cpu'
+        with recorder.recording():
+            model.extract_feat(torch.zeros(1, 3, image_size, image_size, device=device))
+            values = dict(recorder.values)
+    finally:
+        recorder.remove()
+        model.train(was_training)
+    shapes = {}
+    for spec in specs:
+        value = values.get((spec.path, spec.source))
+        shapes[spec] = None if value is None else [f.shape for f in spec.select(value)]
+    return shapes
