@@ -4,6 +4,11 @@ mmengine 0.10 checkpoints hold numpy values (in ``meta`` and in the message hub'
 ``HistoryBuffer``), which the restricted unpickler refuses. Instead of unpickling
 anything, :func:`register_safe_globals` allow-lists exactly the types mmengine writes;
 any other type still fails with torch's error, which names it.
+
+``HistoryBuffer`` also pickles its statistics functions, which needs ``getattr`` — a
+global that would let a checkpoint call arbitrary code, so it is never allow-listed.
+Those functions are class-level registrations that ``__setstate__`` restores anyway,
+so :func:`register_safe_globals` makes the buffer leave them out of its state.
 """
 import collections
 import os.path as osp
@@ -29,11 +34,22 @@ def _numpy_globals() -> list:
 def safe_checkpoint_globals() -> list:
     """Types an mmengine 0.10 checkpoint may contain beside tensors and builtins."""
     from mmengine.logging import HistoryBuffer
-    return [*_numpy_globals(), HistoryBuffer, collections.OrderedDict, collections.defaultdict]
+    return [*_numpy_globals(), HistoryBuffer, collections.OrderedDict, collections.Counter,
+            collections.defaultdict]
+
+
+def _history_buffer_state(buffer) -> dict:
+    # mmengine's own __getstate__ adds the statistics functions (pickled via getattr).
+    state = dict(buffer.__dict__)
+    state.pop('statistics_methods', None)
+    return state
 
 
 def register_safe_globals() -> None:
-    """Allow mmengine's checkpoint types in ``torch.load(weights_only=True)``."""
+    """Allow mmengine's checkpoint types in ``torch.load(weights_only=True)`` and make
+    the message hub's buffers save without functions."""
+    from mmengine.logging import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_state
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(safe_checkpoint_globals())
 
@@ -57,15 +73,19 @@ def load_teacher_checkpoint(teacher: torch.nn.Module, filename: str, strict: boo
         raise ValueError(
             f"'{filename}' is a distillation checkpoint (keys start with 'student.'). Export "
             'the student with tools/export_student.py and use that file as the teacher.')
-    result = teacher.load_state_dict(state_dict, strict=False)
-    if result.missing_keys or result.unexpected_keys:
+    own = teacher.state_dict()
+    mismatched = [k for k, v in state_dict.items() if k in own and own[k].shape != v.shape]
+    result = teacher.load_state_dict(
+        {k: v for k, v in state_dict.items() if k not in mismatched}, strict=False)
+    if result.missing_keys or result.unexpected_keys or mismatched:
         message = (f"Teacher checkpoint '{filename}' does not match the teacher model: "
                    f'{_describe_keys(result.missing_keys, "missing")}; '
-                   f'{_describe_keys(result.unexpected_keys, "unexpected")}.')
+                   f'{_describe_keys(result.unexpected_keys, "unexpected")}; '
+                   f'{_describe_keys(mismatched, "shape-mismatched")}.')
         if strict:
             raise ValueError(message + ' Check that model.teacher is the architecture the '
                              'checkpoint was trained with, or set teacher_ckpt_strict=False.')
-        print_log(message, logger='current', level=30)
+        print_log(message + ' Loaded the matching weights only.', logger='current', level=30)
 
 
 def _describe_keys(keys, kind: str, limit: int = 8) -> str:

@@ -6,11 +6,14 @@ checkpoints are dropped, proposals, sampled RoIs and the RoI head's FC width are
 and the dataset is replaced by a :func:`mmkd.data.make_shapes_dataset` one.
 """
 import copy
+import itertools
 from typing import Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
 from .models.distillation_detector import detector_config
+
+_run_ids = itertools.count()
 
 
 def small_detector(model: dict, num_classes: int, fc_channels: int = 256) -> ConfigDict:
@@ -134,5 +137,5 @@ def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
     cfg.load_from, cfg.resume = None, False
     cfg.work_dir = work_dir
     cfg.visualizer = dict(type='DetLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
-                          name=f'visualizer_{abs(hash(work_dir))}')
+                          name=f'mmkd_small_run_{next(_run_ids)}')
     return cfg

@@ -11,6 +11,13 @@ import mmkd  # noqa: E402,F401
 from mmkd.data import make_shapes_dataset  # noqa: E402
 
 
+@pytest.fixture(scope='session', autouse=True)
+def mmdet_default_scope():
+    """Registries resolve mmdet names (datasets, transforms) as in an mmdet config."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+
+
 @pytest.fixture(scope='session')
 def shapes_data(tmp_path_factory):
     """A small generated COCO dataset (boxes + instance masks), shared by all tests."""

@@ -124,9 +124,8 @@ class DistillationDetector(BaseModel):
         self.teacher.eval()
 
         self.distillers = torch.nn.ModuleDict()
-        with DefaultScope.overwrite_default_scope('mmkd'):  # configs keep scope 'mmdet'
-            for name, cfg in distillers.items():
-                self.distillers[name] = MODELS.build(cfg)
+        for name, cfg in distillers.items():
+            self.distillers[name] = MODELS.build(cfg)
         student_specs = [s for d in self.distillers.values() for s in d.student_specs]
         teacher_specs = [s for d in self.distillers.values() for s in d.teacher_specs]
         self._check_teacher_specs(teacher_specs)

@@ -11,7 +11,7 @@ index or slice that selects levels when the module returns a tuple, e.g.::
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -27,11 +27,12 @@ class FeatureSpec:
     Args:
         path: dotted module path, as in ``model.named_modules()``.
         index: level selection applied when the captured value is a tuple/list
-            (an ``int`` keeps one level, a ``slice`` several, ``None`` keeps all).
+            (an ``int`` keeps one level, a ``(start, stop)`` pair a slice of levels,
+            ``None`` keeps all).
         source: ``'output'`` (default) or ``'input'`` (the positional arguments).
     """
     path: str
-    index: Union[int, slice, None] = None
+    index: Union[int, Tuple[Optional[int], Optional[int]], None] = None
     source: str = 'output'
 
     @classmethod
@@ -45,7 +46,7 @@ class FeatureSpec:
                 f"optional level index or slice, e.g. 'neck', 'neck[:4]', 'backbone.layer3'.")
         start, stop = match['start'], match['stop']
         if match['colon']:
-            index = slice(int(start) if start else None, int(stop) if stop else None)
+            index = (int(start) if start else None, int(stop) if stop else None)
         elif start:
             index = int(start)
         else:
@@ -62,7 +63,7 @@ class FeatureSpec:
                 raise IndexError(f"Feature spec '{self}' selects level {self.index} but "
                                  f"'{self.path}' gives {len(levels)} level(s).")
             return [levels[self.index]]
-        selected = levels[self.index]
+        selected = levels[slice(*self.index)]
         if not selected:
             raise IndexError(f"Feature spec '{self}' selects no level: '{self.path}' "
                              f'gives {len(levels)} level(s).')
@@ -73,8 +74,7 @@ class FeatureSpec:
             return self.path
         if isinstance(self.index, int):
             return f'{self.path}[{self.index}]'
-        start = '' if self.index.start is None else self.index.start
-        stop = '' if self.index.stop is None else self.index.stop
+        start, stop = ('' if i is None else i for i in self.index)
         return f'{self.path}[{start}:{stop}]'
 
 

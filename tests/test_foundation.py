@@ -1,0 +1,280 @@
+"""The distillation model on real mmdet detectors: training, freezing, schedules, bad input."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmkd.models.distillation_detector import DistillationDetector
+from mmkd.testing import small_model, small_run_config
+
+FITNET_CFG = 'fitnet/faster-rcnn_r101-r18_fpn_1x_coco.py'
+
+
+def mask_pair_config(configs_dir):
+    """Mask R-CNN R50 -> R18 with FitNet on the FPN, built from the baseline configs."""
+    cfg = Config.fromfile(osp.join(configs_dir, 'baselines/mask-rcnn_r18_fpn_1x_coco.py'))
+    cfg.model = dict(
+        type='mmkd.DistillationDetector',
+        student=cfg.model,
+        teacher=osp.join(configs_dir, 'baselines/mask-rcnn_r50_fpn_1x_coco.py'),
+        distillers=dict(fitnet=dict(type='FitNet', student='neck', teacher='neck')))
+    return cfg
+
+
+def build_model(model_cfg, num_classes=3, **overrides) -> DistillationDetector:
+    cfg = small_model(model_cfg, num_classes)
+    cfg.update(overrides)
+    cfg.pop('type')
+    return DistillationDetector(**cfg)
+
+
+def one_batch(model, runner_cfg):
+    from mmdet.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    dataset = DATASETS.build(runner_cfg.train_dataloader.dataset)
+    data = pseudo_collate([dataset[0], dataset[1]])
+    return model.data_preprocessor(data, True)
+
+
+@pytest.fixture(scope='module')
+def fitnet_cfg(configs_dir):
+    return Config.fromfile(osp.join(configs_dir, FITNET_CFG))
+
+
+def teacher_state(model):
+    return {k: v.clone() for k, v in model.teacher.state_dict().items()}
+
+
+@pytest.mark.parametrize('pair', ['faster', 'mask'])
+def test_training_moves_student_and_adapters_never_teacher(pair, fitnet_cfg, configs_dir,
+                                                           shapes_data, tmp_path):
+    cfg = fitnet_cfg if pair == 'faster' else mask_pair_config(configs_dir)
+    runner = Runner.from_cfg(small_run_config(cfg, shapes_data, str(tmp_path), max_iters=2))
+    model = runner.model
+    model.init_weights()  # (train() would do it) so the snapshot is of trained-from weights
+    assert model.teacher.training is False
+    teacher_before = teacher_state(model)
+    student_before = {k: v.clone() for k, v in model.student.state_dict().items()}
+    adapters_before = [p.clone() for p in model.distillers.parameters()]
+    runner.train()
+
+    for key, value in model.teacher.state_dict().items():  # weights and BN statistics
+        assert torch.equal(value, teacher_before[key]), key
+    assert all(not p.requires_grad and p.grad is None for p in model.teacher.parameters())
+    assert not all(torch.equal(v, student_before[k]) for k, v in model.student.state_dict().items()
+                   if v.is_floating_point())
+    assert all(not torch.equal(a, b) for a, b in zip(adapters_before, model.distillers.parameters()))
+    assert not any(m.training for m in model.teacher.modules())
+
+
+def test_distillation_loss_reaches_student_backbone_and_adapters_only(fitnet_cfg, shapes_data,
+                                                                      tmp_path):
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path))
+    model = build_model(fitnet_cfg.model)
+    model.init_weights()
+    data = one_batch(model, run_cfg)
+    losses = model.loss(**data)
+    assert set(losses) >= {'loss_rpn_cls', 'loss_cls', 'distill_fitnet_loss'}
+    losses['distill_fitnet_loss'].backward()
+
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.distillers.parameters())
+    # (stage 1 is frozen; residual branches start at zero, so look at a shortcut conv)
+    assert model.student.backbone.layer2[0].downsample[0].weight.grad.abs().sum() > 0
+    assert model.student.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0
+    # The heads do not take part in the feature loss.
+    assert all(p.grad is None or p.grad.abs().sum() == 0
+               for p in model.student.roi_head.parameters())
+
+
+def test_fitnet_loss_value_matches_hand_computation(fitnet_cfg, shapes_data, tmp_path):
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path))
+    model = build_model(fitnet_cfg.model)
+    model.init_weights()
+    data = one_batch(model, run_cfg)
+    losses = model.loss(**data)
+    with torch.no_grad():
+        student = model.student.extract_feat(data['inputs'])
+        teacher = model.teacher.extract_feat(data['inputs'])
+        expected = sum(((adapter(s) - t) ** 2).mean()
+                       for adapter, s, t in zip(model.distillers.fitnet.adapters, student, teacher))
+    assert len(student) == 5
+    torch.testing.assert_close(losses['distill_fitnet_loss'], expected)
+
+
+def test_teacher_runs_only_as_far_as_needed(configs_dir):
+    cfg = Config.fromfile(osp.join(configs_dir, FITNET_CFG))
+    cfg.model.distillers = dict(fitnet=dict(type='FitNet', student='backbone.layer4',
+                                            teacher='backbone.layer4'))
+    model = build_model(cfg.model)
+    calls = []
+    model.teacher.neck.register_forward_hook(lambda *args: calls.append('neck'))
+    model.teacher.rpn_head.register_forward_hook(lambda *args: calls.append('rpn'))
+    model.run_teacher(torch.zeros(1, 3, 64, 64))
+    assert calls == []
+    model.distillers.fitnet.teacher_specs[0]  # noqa: B018
+    cfg.model.distillers.fitnet.update(student='neck', teacher='neck')
+    model = build_model(cfg.model)
+    model.teacher.neck.register_forward_hook(lambda *args: calls.append('neck'))
+    model.teacher.rpn_head.register_forward_hook(lambda *args: calls.append('rpn'))
+    model.run_teacher(torch.zeros(1, 3, 64, 64))
+    assert calls == ['neck']
+
+
+def test_predict_is_the_students(fitnet_cfg, shapes_data, tmp_path):
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path))
+    model = build_model(fitnet_cfg.model)
+    model.init_weights()
+    model.eval()
+    data = one_batch(model, run_cfg)
+    with torch.no_grad():
+        ours = model.predict(data['inputs'], copy.deepcopy(data['data_samples']))
+        student = model.student.predict(data['inputs'], copy.deepcopy(data['data_samples']))
+        teacher_model = build_model(fitnet_cfg.model, eval_model='teacher')
+        teacher_model.load_state_dict(model.state_dict())
+        teacher_model.eval()
+        teacher = teacher_model.predict(data['inputs'], copy.deepcopy(data['data_samples']))
+        expected_teacher = model.teacher.predict(data['inputs'],
+                                                 copy.deepcopy(data['data_samples']))
+    for a, b in zip(ours, student):
+        torch.testing.assert_close(a.pred_instances.bboxes, b.pred_instances.bboxes)
+        torch.testing.assert_close(a.pred_instances.scores, b.pred_instances.scores)
+    for a, b in zip(teacher, expected_teacher):
+        torch.testing.assert_close(a.pred_instances.scores, b.pred_instances.scores)
+
+
+@pytest.mark.parametrize('mode,expected', [
+    ('linear', [0.0, 0.25, 0.5, 1.0, 1.0, 0.0]),
+    ('step', [0.0, 0.0, 0.0, 1.0, 1.0, 0.0]),
+])
+def test_weight_schedule(mode, expected):
+    from mmkd.models.distillers import FitNet
+    distiller = FitNet('neck', warmup_iters=4, warmup=mode, end_iter=10)
+    got = [distiller.schedule_factor(i, 0) for i in (0, 1, 2, 4, 9, 10)]
+    assert got == expected
+    assert FitNet('neck', end_epoch=2).schedule_factor(100, 2) == 0.0
+    assert FitNet('neck', end_epoch=2).schedule_factor(100, 1) == 1.0
+
+
+def test_inactive_distiller_skips_teacher_and_scales_loss(fitnet_cfg, shapes_data, tmp_path):
+    from mmengine.logging import MessageHub
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path))
+    model = build_model(fitnet_cfg.model)
+    model.distillers.fitnet.warmup_iters, model.distillers.fitnet.warmup = 4, 'linear'
+    model.init_weights()
+    data = one_batch(model, run_cfg)
+    teacher_calls = []
+    model.teacher.backbone.register_forward_hook(lambda *args: teacher_calls.append(1))
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    losses = model.loss(**data)
+    assert teacher_calls == [] and losses['distill_fitnet_loss'].item() == 0
+    losses['distill_fitnet_loss'].backward()  # the zero loss still reaches every adapter
+    assert all(p.grad is not None for p in model.distillers.parameters())
+    hub.update_info('iter', 2)
+    half = model.loss(**data)['distill_fitnet_loss']
+    hub.update_info('iter', 4)
+    full = model.loss(**data)['distill_fitnet_loss']
+    hub.update_info('iter', 0)
+    assert teacher_calls == [1, 1]
+    torch.testing.assert_close(half * 2, full)
+
+
+def test_teacher_data_preprocessor_renormalises(fitnet_cfg, shapes_data, tmp_path):
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path))
+    teacher_norm = dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0], bgr_to_rgb=False)
+    model = build_model(fitnet_cfg.model, teacher_data_preprocessor=teacher_norm)
+    from mmdet.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    dataset = DATASETS.build(run_cfg.train_dataloader.dataset)
+    raw = pseudo_collate([dataset[0], dataset[1]])
+    data = model.data_preprocessor(copy.deepcopy(raw), False)
+    converted = model.teacher_inputs(data['inputs'], data['data_samples'])
+    for i, image in enumerate(raw['inputs']):  # BGR uint8 as loaded
+        h, w = data['data_samples'][i].img_shape
+        expected = (image.float() - torch.tensor(teacher_norm['mean']).view(3, 1, 1))
+        torch.testing.assert_close(converted[i, :, :h, :w], expected, atol=1e-3, rtol=0)
+        assert converted[i, :, h:, :].abs().sum() == 0 and converted[i, :, :, w:].abs().sum() == 0
+    with pytest.raises(ValueError, match='mean, std and bgr_to_rgb'):
+        build_model(fitnet_cfg.model, teacher_data_preprocessor=dict(mean=[0, 0, 0]))
+
+
+# ----------------------------------------------------------------------- bad input
+def test_unknown_layer_lists_valid_names(fitnet_cfg):
+    cfg = copy.deepcopy(fitnet_cfg.model)
+    cfg.distillers.fitnet.student = 'backbone.layer9'
+    with pytest.raises(ValueError, match=r"student .*no submodule 'backbone.layer9'.*backbone.layer4"):
+        build_model(cfg)
+
+
+def test_invalid_spec_string(fitnet_cfg):
+    cfg = copy.deepcopy(fitnet_cfg.model)
+    cfg.distillers.fitnet.teacher = 'neck[1:2:3]'
+    with pytest.raises(ValueError, match='Invalid feature spec'):
+        build_model(cfg)
+
+
+def test_channel_mismatch_is_refused(fitnet_cfg):
+    cfg = copy.deepcopy(fitnet_cfg.model)
+    cfg.distillers.fitnet.update(student='backbone.layer4', teacher='backbone.layer4',
+                                 adapter_kernel=None)
+    with pytest.raises(ValueError, match='512 channels on the student but 2048 on the teacher'):
+        build_model(cfg)
+
+
+def test_stride_mismatch_and_level_count_are_refused(fitnet_cfg):
+    cfg = copy.deepcopy(fitnet_cfg.model)
+    cfg.distillers.fitnet.update(student='backbone.layer3', teacher='backbone.layer4')
+    with pytest.raises(ValueError, match='different strides'):
+        build_model(cfg)
+    cfg.distillers.fitnet.update(student='neck', teacher='neck[:4]')
+    with pytest.raises(ValueError, match='5 level.*4'):
+        build_model(cfg)
+
+
+def test_teacher_features_outside_backbone_and_neck_are_refused(fitnet_cfg):
+    cfg = copy.deepcopy(fitnet_cfg.model)
+    cfg.distillers.fitnet.update(student='neck', teacher='rpn_head.rpn_conv')
+    with pytest.raises(ValueError, match="outside the teacher's backbone and neck"):
+        build_model(cfg)
+
+
+def test_missing_teacher_checkpoint(fitnet_cfg, tmp_path):
+    cfg = small_model(fitnet_cfg.model, 3)
+    cfg.teacher_ckpt = str(tmp_path / 'nope.pth')
+    cfg.pop('type')
+    with pytest.raises(FileNotFoundError, match='nope.pth.*does not exist'):
+        DistillationDetector(**cfg)
+
+
+def test_teacher_checkpoint_loads_and_survives_init_weights(fitnet_cfg, tmp_path):
+    donor = build_model(fitnet_cfg.model)
+    donor.init_weights()
+    path = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=donor.teacher.state_dict(), meta=dict()), path)
+    model = build_model(fitnet_cfg.model, teacher_ckpt=path)
+    model.init_weights()
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, donor.teacher.state_dict()[key]), key
+
+    # A checkpoint of another architecture: strict refuses, listing keys.
+    torch.save(dict(state_dict=donor.student.state_dict()), path)
+    with pytest.raises(ValueError, match='missing keys .*unexpected keys.*shape-mismatched'):
+        build_model(fitnet_cfg.model, teacher_ckpt=path)
+    build_model(fitnet_cfg.model, teacher_ckpt=path, teacher_ckpt_strict=False)
+
+    # A distillation checkpoint given as teacher: told to export first.
+    torch.save(dict(state_dict=donor.state_dict()), path)
+    with pytest.raises(ValueError, match='export_student'):
+        build_model(fitnet_cfg.model, teacher_ckpt=path)
+
+
+def test_empty_distillers_refused(fitnet_cfg):
+    cfg = copy.deepcopy(fitnet_cfg.model)
+    cfg.distillers = dict()
+    with pytest.raises(ValueError, match='non-empty dict'):
+        build_model(cfg)

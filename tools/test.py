@@ -1,0 +1,70 @@
+"""Evaluate a detector (by default the student of a distillation config) with mmdet's
+evaluator: mmdet's tools/test.py plus mmkd.
+
+Usage:
+    python tools/test.py CONFIG CHECKPOINT [--teacher] [--work-dir DIR]
+                         [--out results.pkl] [--cfg-options KEY=VALUE ...]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
+from mmkd.runtime import prepare_runtime_config  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--teacher', action='store_true',
+                        help='evaluate the teacher of a distillation config instead of '
+                        'the student')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
+    parser.add_argument('--out', help='dump predictions to a pickle file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.teacher:
+        if str(cfg.model.get('type', '')).split('.')[-1] not in (
+                'DistillationDetector', 'MutualDistillationDetector'):
+            raise ValueError('--teacher needs a distillation config (model type '
+                             f"mmkd.DistillationDetector), got model type {cfg.model.type!r}.")
+        cfg.model.eval_model = 'teacher'
+        # The checkpoint given holds the teacher too; no need to fetch teacher_ckpt.
+        cfg.model.teacher_ckpt = None
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.out is not None:
+        cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) \
+            else list(cfg.test_evaluator)
+        cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
+    prepare_runtime_config(cfg)
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()
