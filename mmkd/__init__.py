@@ -1,6 +1,6 @@
 """mmkd: knowledge distillation for MMDetection 3.x detectors."""
 from .checkpoint import register_safe_globals
-from .registry import HOOKS, MODELS
+from .registry import MODELS
 
 __version__ = '0.1.0'
 
@@ -8,4 +8,4 @@ register_safe_globals()
 
 from . import models  # noqa: E402,F401  (registers the model components)
 
-__all__ = ['MODELS', 'HOOKS', '__version__']
+__all__ = ['MODELS', '__version__']
