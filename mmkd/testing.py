@@ -47,7 +47,7 @@ def small_model(model: dict, num_classes: int) -> ConfigDict:
     """:func:`small_detector` applied to a detector or to both detectors of a
     ``DistillationDetector`` (whose teacher checkpoint is dropped)."""
     model = copy.deepcopy(ConfigDict(model))
-    if str(model.get('type', '')).split('.')[-1] == 'DistillationDetector':
+    if str(model.get('type', '')).split('.')[-1].endswith('DistillationDetector'):
         model.student = small_detector(detector_config(model.student, 'student'), num_classes)
         model.teacher = small_detector(detector_config(model.teacher, 'teacher'), num_classes)
         model.teacher_ckpt = None

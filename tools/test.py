@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
-from mmkd.runtime import prepare_runtime_config  # noqa: E402
+from mmkd.runtime import setup_runtime  # noqa: E402
 
 
 def parse_args():
@@ -62,7 +62,7 @@ def main():
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) \
             else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
-    prepare_runtime_config(cfg)
+    setup_runtime(cfg)
     Runner.from_cfg(cfg).test()
 
 

@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
-from mmkd.runtime import prepare_runtime_config  # noqa: E402
+from mmkd.runtime import setup_runtime  # noqa: E402
 
 
 def parse_args():
@@ -58,7 +58,7 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    prepare_runtime_config(cfg)
+    setup_runtime(cfg)
     Runner.from_cfg(cfg).train()
 
 

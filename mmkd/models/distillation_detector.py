@@ -1,7 +1,7 @@
 """The model users put in ``model = dict(type='mmkd.DistillationDetector', ...)``."""
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -120,11 +120,13 @@ class DistillationDetector(BaseModel):
         if teacher_ckpt is not None:
             load_teacher_checkpoint(self.teacher, teacher_ckpt, strict=teacher_ckpt_strict)
             self.teacher._is_init = True  # keep the loaded weights through init_weights()
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
+        self._freeze_teacher()
 
         self.distillers = torch.nn.ModuleDict()
         for name, cfg in distillers.items():
+            if 'direction' in cfg:
+                raise ValueError(f"distiller '{name}': 'direction' is an option of online "
+                                 "distillation; use type='mmkd.MutualDistillationDetector'.")
             self.distillers[name] = MODELS.build(cfg)
         student_specs = [s for d in self.distillers.values() for s in d.student_specs]
         teacher_specs = [s for d in self.distillers.values() for s in d.teacher_specs]
@@ -140,6 +142,10 @@ class DistillationDetector(BaseModel):
         self.teacher_recorder = FeatureRecorder(self.teacher, teacher_specs, 'teacher')
         self._teacher_backbone_only = all(
             s.path == 'backbone' or s.path.startswith('backbone.') for s in teacher_specs)
+
+    def _freeze_teacher(self) -> None:
+        self.teacher.requires_grad_(False)
+        self.teacher.eval()
 
     @staticmethod
     def _check_teacher_specs(specs) -> None:
@@ -206,9 +212,7 @@ class DistillationDetector(BaseModel):
         try:
             with self.student_recorder.recording():
                 losses = self.student.loss(inputs, data_samples)
-            if any(factors.values()):
-                with torch.no_grad(), self.teacher_recorder.recording():
-                    self.run_teacher(self.teacher_inputs(inputs, data_samples))
+            losses.update(self.teacher_loss_step(inputs, data_samples, any(factors.values())))
             for name, distiller in self.distillers.items():
                 losses.update({f'distill_{name}_{key}': value for key, value
                                in self._distiller_losses(distiller, factors[name],
@@ -218,12 +222,27 @@ class DistillationDetector(BaseModel):
             self.teacher_recorder.clear()
         return losses
 
+    def teacher_loss_step(self, inputs: Tensor, data_samples, needed: bool) -> Dict[str, Tensor]:
+        """Run the teacher so its recorder holds what the distillers need.
+
+        Returns the teacher's own losses to add: none for the frozen teacher, which runs
+        under ``no_grad`` and only when some distiller is active (``needed``).
+        """
+        if needed:
+            with torch.no_grad(), self.teacher_recorder.recording():
+                self.run_teacher(self.teacher_inputs(inputs, data_samples))
+        return {}
+
+    def distiller_features(self, distiller) -> Tuple[List[Tensor], List[Tensor]]:
+        """The recorded (student, teacher) features ``distiller`` asked for."""
+        student_feats = [f for s in distiller.student_specs for f in self.student_recorder.get(s)]
+        teacher_feats = [f for s in distiller.teacher_specs for f in self.teacher_recorder.get(s)]
+        return student_feats, teacher_feats
+
     def _distiller_losses(self, distiller, factor: float, data_samples) -> Dict[str, Tensor]:
         if factor == 0:
             return distiller.zero_losses()
-        student_feats = [f for s in distiller.student_specs for f in self.student_recorder.get(s)]
-        teacher_feats = [f for s in distiller.teacher_specs for f in self.teacher_recorder.get(s)]
-        losses = distiller(student_feats, teacher_feats, data_samples)
+        losses = distiller(*self.distiller_features(distiller), data_samples)
         return {key: value * factor for key, value in losses.items()}
 
     def run_teacher(self, inputs: Tensor) -> None:

@@ -1,4 +1,7 @@
 from .base import BaseDistiller
+from .fgfi import FGFI
 from .fitnet import FitNet
+from .kd import KD
+from .reviewkd import ReviewKD
 
 __all__ = ['BaseDistiller', 'FitNet']
