@@ -1,0 +1,3 @@
+from .abf import ABF
+
+__all__ = ['ABF']
