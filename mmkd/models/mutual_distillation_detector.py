@@ -1,0 +1,135 @@
+"""Online (mutual) distillation: teacher and student are trained together and each can
+learn from the other (deep mutual learning, Zhang et al., 2018)."""
+from typing import Dict, List, Tuple
+
+from torch import Tensor, nn
+
+from ..registry import MODELS
+from .distillation_detector import DistillationDetector
+from .distillers.base import BaseDistiller
+
+DIRECTIONS = ('student<-teacher', 'teacher<-student')
+
+
+@MODELS.register_module()
+class ReverseDistiller(BaseDistiller):
+    """Runs a distiller with the roles swapped: the *teacher* model learns from the
+    *student* model. Built by :class:`MutualDistillationDetector` for the distiller
+    entries with ``direction='teacher<-student'``; not meant to be written in configs.
+
+    The wrapped distiller sees the teacher model as its "student" (the learner: its
+    ``student`` specs are recorded on the teacher model, its adapters map teacher
+    channels to student channels, KD runs the student's box head on the teacher's
+    RoIs) and the student model as its "teacher" (the target).
+
+    Args:
+        distiller: config of the wrapped distiller (its ``student``/``teacher`` specs
+            name features of the learner = teacher model and of the target = student
+            model respectively; its schedule options apply).
+    """
+
+    def __init__(self, distiller: dict, init_cfg=None):
+        inner = MODELS.build(distiller)
+        super().__init__(inner.teacher_specs, inner.student_specs, init_cfg=init_cfg)
+        self.distiller = inner
+
+    def build_layers(self, student_shapes, teacher_shapes) -> None:
+        self.distiller.build_layers(teacher_shapes, student_shapes)
+
+    def attach_models(self, student, teacher) -> None:
+        self.distiller.attach_models(teacher, student)
+
+    def schedule_factor(self, iteration: int, epoch: int) -> float:
+        return self.distiller.schedule_factor(iteration, epoch)
+
+    def loss_names(self):
+        return self.distiller.loss_names()
+
+    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+                batch_data_samples) -> Dict[str, Tensor]:
+        return self.distiller(teacher_feats, student_feats, batch_data_samples)
+
+
+def _detach(values):
+    """Detach the tensors of a recorded value (tensors, or tuples/lists of them)."""
+    if isinstance(values, Tensor):
+        return values.detach()
+    if isinstance(values, (tuple, list)):
+        return type(values)(_detach(v) for v in values)
+    return values
+
+
+@MODELS.register_module()
+class MutualDistillationDetector(DistillationDetector):
+    """Online distillation: the teacher is trained at the same time as the student.
+
+    Differences from :class:`DistillationDetector`:
+
+    - the teacher is not frozen: it keeps the ``requires_grad`` flags its config gives
+      (frozen stages, frozen norms), follows ``train()``/``eval()`` with the student, and
+      runs its own full ``loss``; its detection losses are added as ``teacher_<key>``
+      (e.g. ``teacher_loss_cls``) and it is optimised by the same optimizer.
+    - each distiller entry takes an extra ``direction``:
+      ``'student<-teacher'`` (default): the student learns from the teacher, as offline;
+      ``'teacher<-student'``: the teacher learns from the student; the entry's
+      ``student``/``teacher`` specs then name features of the learner (the teacher
+      model) and of the target (the student model), i.e. the roles are swapped.
+      Deep mutual learning is one entry of each direction.
+    - the target side of every distiller is detached: a distillation loss only trains
+      its learner (and the distiller's own layers), never pulls the target towards it.
+      So the student gets gradients from its detection losses and the
+      ``student<-teacher`` entries, the teacher from its detection losses and the
+      ``teacher<-student`` entries.
+
+    Both models are in the checkpoints (``student.*``, ``teacher.*``); the teacher may
+    start from ``teacher_ckpt`` or from its config's initialisation (e.g. an ImageNet
+    backbone). ``eval_model='teacher'`` evaluates the teacher.
+
+    Args: as :class:`DistillationDetector`.
+    """
+
+    def __init__(self, student, teacher, distillers: Dict[str, dict], **kwargs):
+        if isinstance(distillers, dict):
+            distillers = {name: self._directed(name, cfg) for name, cfg in distillers.items()}
+        super().__init__(student, teacher, distillers, **kwargs)
+
+    @staticmethod
+    def _directed(name: str, cfg: dict) -> dict:
+        cfg = dict(cfg)
+        direction = cfg.pop('direction', 'student<-teacher')
+        if direction not in DIRECTIONS:
+            raise ValueError(f"distiller '{name}': direction must be one of {DIRECTIONS}, "
+                             f'got {direction!r}.')
+        if direction == 'teacher<-student':
+            return dict(type='ReverseDistiller', distiller=cfg)
+        return cfg
+
+    def _freeze_teacher(self) -> None:
+        """Nothing to freeze: the teacher keeps the trainable flags its config gives."""
+
+    @staticmethod
+    def _check_teacher_specs(specs) -> None:
+        """Any teacher feature is allowed: the teacher runs its whole ``loss``."""
+
+    def train(self, mode: bool = True):
+        """Student, teacher and distillers all switch (the teacher is trained too)."""
+        nn.Module.train(self, mode)
+        return self
+
+    def teacher_loss_step(self, inputs: Tensor, data_samples, needed: bool) -> Dict[str, Tensor]:
+        """The teacher trains: it always runs its full ``loss``, with gradients."""
+        with self.teacher_recorder.recording():
+            losses = self.teacher.loss(self.teacher_inputs(inputs, data_samples), data_samples)
+        return {f'teacher_{key}': value for key, value in losses.items()}
+
+    def distiller_features(self, distiller) -> Tuple[List[Tensor], List[Tensor]]:
+        """Features with the target side detached, so a loss trains only its learner."""
+        student_feats, teacher_feats = super().distiller_features(distiller)
+        if isinstance(distiller, ReverseDistiller):
+            return _detach(student_feats), teacher_feats
+        return student_feats, _detach(teacher_feats)
+
+    def distillation_directions(self) -> Dict[str, str]:
+        """``{distiller name: direction}``, for logs and tests."""
+        return {name: DIRECTIONS[isinstance(d, ReverseDistiller)]
+                for name, d in self.distillers.items()}
