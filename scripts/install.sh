@@ -17,7 +17,11 @@ if [ -f "$STAMP" ] && [ "$STAMP" -nt requirements.txt ] && [ "$STAMP" -nt pyproj
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-pip() { "$VENV/bin/python" -m pip --disable-pip-version-check "$@"; }
+# (this machine's pip config names index folders that may not exist: drop that noise)
+pip() {
+    "$VENV/bin/python" -m pip --disable-pip-version-check "$@" \
+        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
 
 pip install -q "torch==2.13.0"
 pip install -q "setuptools<70" wheel
