@@ -5,4 +5,5 @@ from .losses import *  # noqa: F401,F403
 from .mutual_distillation_detector import MutualDistillationDetector, ReverseDistiller
 from .recorder import FeatureRecorder, FeatureSpec
 
-__all__ = ['DistillationDetector', 'FeatureRecorder', 'FeatureSpec']
+__all__ = ['DistillationDetector', 'MutualDistillationDetector', 'ReverseDistiller',
+           'FeatureRecorder', 'FeatureSpec']

@@ -16,6 +16,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+PROBE_IMAGE_SIZE = 128  # side of the zero image probe_feature_shapes runs
+
 _SPEC_RE = re.compile(r'^(?P<path>[A-Za-z_][\w.]*)'
                       r'(?:\[(?P<start>-?\d*)(?P<colon>:)?(?P<stop>-?\d*)\])?$')
 
@@ -157,7 +159,7 @@ class FeatureRecorder:
 
 @torch.no_grad()
 def probe_feature_shapes(model: nn.Module, specs: Iterable[FeatureSpec], owner: str,
-                         image_size: int = 128) -> Dict[FeatureSpec, Optional[List[torch.Size]]]:
+                         image_size: int = PROBE_IMAGE_SIZE) -> Dict[FeatureSpec, Optional[List[torch.Size]]]:
     """Shapes of the features named by ``specs`` for a 1x3xSxS input.
 
     Runs ``model.extract_feat`` (backbone + neck) once in eval mode. Specs outside that

@@ -4,4 +4,4 @@ from .fitnet import FitNet
 from .kd import KD
 from .reviewkd import ReviewKD
 
-__all__ = ['BaseDistiller', 'FitNet']
+__all__ = ['BaseDistiller', 'FGFI', 'FitNet', 'KD', 'ReviewKD']

@@ -1,6 +1,6 @@
 from .feature_mse import FeatureMSELoss
+from .hcl import HCLLoss
 from .imitation import ImitationLoss
 from .kd_loss import KDLoss
-from .hcl import HCLLoss
 
-__all__ = ['FeatureMSELoss']
+__all__ = ['FeatureMSELoss', 'HCLLoss', 'ImitationLoss', 'KDLoss']

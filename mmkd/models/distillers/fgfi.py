@@ -1,0 +1,171 @@
+"""FGFI (Wang et al., CVPR 2019): the student imitates the teacher's features only at the
+locations whose anchors lie near a ground-truth box (the imitation mask)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ...registry import MODELS
+from ..recorder import PROBE_IMAGE_SIZE
+from .base import BaseDistiller
+from .imitation_mask import MAX_IOU_OVER, imitation_masks
+from .shapes import check_level_shapes
+
+
+@MODELS.register_module()
+class FGFI(BaseDistiller):
+    """Fine-grained feature imitation on FPN (or backbone) levels.
+
+    Per level ``l``: ``adapter_l(s_l)`` (N, C_t, H, W) is compared with the teacher's
+    ``t_l`` (N, C_t, H, W) at the locations of the imitation mask (N, H, W)
+    (:mod:`.imitation_mask`), built from the **student's own anchor generator** (its
+    anchors, strides and the batch padding) and each image's ground-truth boxes. Every
+    recorded level is matched to the anchor level of the same stride, so FPN outputs
+    (P2..P6 <-> the RPN's 5 levels) and backbone stages (C2..C5 <-> strides 4..32) both
+    work. The loss (:class:`ImitationLoss`) sums the squared error over masked locations
+    and channels of all levels and divides by ``2 * Np`` (positive locations, all levels).
+
+    Default loss weight, 0.02: the paper's ``lambda = 0.01`` applied to a sum over the
+    512 channels of VGG16 conv5, i.e. ``0.01 * 512 / 2 = 2.56`` times the per-element
+    mean squared error at masked locations. FPN levels have 256 channels, so the same
+    per-element weight is ``2.56 * 2 / 256 = 0.02``. Because ``Np`` counts the positives
+    of all levels together, more levels do not multiply the loss. When the loss switches
+    on (adapter still ~ 0) it is ``loss_weight * C / 2 * mean(t^2)`` over the masked
+    locations (C = 256): 2.56 * mean(t^2), of the order of the detection losses (2 to 4
+    at init) for FPN features of about unit scale. (With a randomly initialised teacher,
+    whose FPN outputs are much smaller, mean(t^2) ~ 0.02-0.06, it measured 0.06-0.16
+    against 2.2-3.8; see the logged ``distill_<name>_loss`` on a real teacher and scale
+    the weight if the two are far apart.) For backbone features with C_t teacher
+    channels the same per-element weight is ``0.02 * 256 / C_t`` (one distiller per
+    channel count, or accept the larger weight of the wide stages).
+
+    Args:
+        student / teacher: feature specs (see :class:`BaseDistiller`); default ``'neck'``.
+        loss: loss config called as ``loss(adapted, teacher_feats, masks)``; default
+            ``dict(type='ImitationLoss', loss_weight=0.02)``.
+        psi: threshold factor: anchors with ``IoU > psi * max IoU`` of a box are near it.
+        max_iou_over: ``'all'`` (default; the max IoU of a box over all distilled levels'
+            anchors, so a box marks mainly its own scale) or ``'level'`` (the max per
+            level, so every box marks every level).
+        adapter_kernel: kernel size of the per-level adaptation conv (student channels ->
+            teacher channels, padding ``k // 2``); ``None`` compares features directly
+            (channels must agree).
+        adapter_relu: ReLU after the adapter (the original, whose VGG teacher features
+            are post-ReLU; FPN outputs are signed, hence off by default).
+        adapter_init_std: std of the normal init of the adapter weights (bias 0); the
+            original's 1e-4 makes the adapter start near zero.
+        prior_generator: attribute path of the anchor generator in the student
+            (``'rpn_head.prior_generator'`` for Faster/Mask R-CNN,
+            ``'bbox_head.prior_generator'`` for RetinaNet).
+        warmup_iters / warmup: default ``400`` / ``'step'``: the loss is off for the
+            first 400 iterations, as in the original.
+        **kwargs: other schedule options of :class:`BaseDistiller`.
+    """
+
+    def __init__(self,
+                 student='neck',
+                 teacher=None,
+                 loss: dict = dict(type='ImitationLoss', loss_weight=0.02),
+                 psi: float = 0.5,
+                 max_iou_over: str = 'all',
+                 adapter_kernel: Optional[int] = 3,
+                 adapter_relu: bool = False,
+                 adapter_init_std: float = 1e-4,
+                 prior_generator: str = 'rpn_head.prior_generator',
+                 warmup_iters: int = 400,
+                 warmup: str = 'step',
+                 **kwargs):
+        super().__init__(student, teacher, warmup_iters=warmup_iters, warmup=warmup, **kwargs)
+        if not 0 < psi < 1:
+            raise ValueError(f'FGFI: psi must be in (0, 1), got {psi} (the paper uses 0.5).')
+        if max_iou_over not in MAX_IOU_OVER:
+            raise ValueError(f"FGFI: max_iou_over must be 'all' (max IoU of a box over all "
+                             f"levels' anchors) or 'level' (per level), got {max_iou_over!r}.")
+        if adapter_kernel is not None and (adapter_kernel < 1 or adapter_kernel % 2 == 0):
+            raise ValueError(f'FGFI: adapter_kernel must be an odd size >= 1 (or None for no '
+                             f'adapter), got {adapter_kernel}.')
+        self.loss = MODELS.build(loss)
+        self.psi = psi
+        self.max_iou_over = max_iou_over
+        self.adapter_kernel = adapter_kernel
+        self.adapter_relu = adapter_relu
+        self.adapter_init_std = adapter_init_std
+        self.prior_generator_path = prior_generator
+        self.adapters = nn.ModuleList()
+        self.level_strides: List[Tuple[float, float]] = []
+        self.anchor_levels: List[int] = []
+        self._prior_generator = None  # the student's, attached without registering it
+
+    def build_layers(self, student_shapes, teacher_shapes) -> None:
+        check_level_shapes('FGFI', student_shapes, teacher_shapes,
+                           same_channels=self.adapter_kernel is None)
+        self.level_strides = [(PROBE_IMAGE_SIZE / s[3], PROBE_IMAGE_SIZE / s[2]) for s in student_shapes]
+        self.adapters = nn.ModuleList()
+        for s, t in zip(student_shapes, teacher_shapes):
+            if self.adapter_kernel is None:
+                self.adapters.append(nn.Identity())
+                continue
+            conv = nn.Conv2d(s[1], t[1], self.adapter_kernel, padding=self.adapter_kernel // 2)
+            nn.init.normal_(conv.weight, std=self.adapter_init_std)
+            nn.init.zeros_(conv.bias)
+            self.adapters.append(nn.Sequential(conv, nn.ReLU()) if self.adapter_relu else conv)
+
+    def attach_models(self, student, teacher) -> None:
+        generator = student
+        for name in self.prior_generator_path.split('.'):
+            generator = getattr(generator, name, None)
+        if generator is None or not hasattr(generator, 'single_level_grid_priors'):
+            raise ValueError(
+                f"FGFI builds its imitation masks from the student's anchors, but the student "
+                f"({type(student).__name__}) has no anchor generator at "
+                f"'{self.prior_generator_path}'. Use an anchor-based student (Faster/Mask "
+                "R-CNN: 'rpn_head.prior_generator') or set prior_generator= to its path "
+                "(RetinaNet: 'bbox_head.prior_generator').")
+        anchor_strides = [tuple(float(v) for v in stride) for stride in generator.strides]
+        self.anchor_levels = []
+        for level, stride in enumerate(self.level_strides):
+            matches = [i for i, a in enumerate(anchor_strides)
+                       if abs(a[0] - stride[0]) < 1e-6 and abs(a[1] - stride[1]) < 1e-6]
+            if not matches:
+                strides = ', '.join(_fmt(a) for a in anchor_strides)
+                raise ValueError(
+                    f'FGFI: distilled level {level} has stride {_fmt(stride)} but the '
+                    f"student's anchor generator ('{self.prior_generator_path}') only has "
+                    f'strides [{strides}]. Distil levels whose stride has anchors, e.g. '
+                    "'neck' or 'backbone' (strides 4..32).")
+            self.anchor_levels.append(matches[0])
+        object.__setattr__(self, '_prior_generator', generator)
+
+    @torch.no_grad()
+    def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]], batch_data_samples,
+                        device) -> List[Tensor]:
+        """Per distilled level, the (N, H, W) bool mask of the batch (no grad)."""
+        if self._prior_generator is None:
+            raise RuntimeError('FGFI.attach_models(student, teacher) must run before the '
+                               'masks can be computed (DistillationDetector does it).')
+        featmap_sizes = [tuple(int(v) for v in size) for size in featmap_sizes]
+        if len(featmap_sizes) != len(self.anchor_levels):
+            raise ValueError(f'FGFI expected {len(self.anchor_levels)} feature levels, got '
+                             f'{len(featmap_sizes)}.')
+        anchors = [self._prior_generator.single_level_grid_priors(size, level, device=device)
+                   for size, level in zip(featmap_sizes, self.anchor_levels)]
+        boxes = [sample.gt_instances.bboxes for sample in batch_data_samples]
+        shapes = [sample.img_shape[:2] for sample in batch_data_samples]
+        return imitation_masks(anchors, featmap_sizes, boxes, shapes, self.psi,
+                               self.max_iou_over)
+
+    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+                batch_data_samples) -> Dict[str, Tensor]:
+        for level, (s, t) in enumerate(zip(student_feats, teacher_feats)):
+            if s.shape[0] != t.shape[0] or s.shape[2:] != t.shape[2:]:
+                raise ValueError(f'FGFI level {level}: student {tuple(s.shape)} and teacher '
+                                 f'{tuple(t.shape)} features differ in batch or spatial size.')
+        masks = self.imitation_masks([f.shape[2:] for f in student_feats], batch_data_samples,
+                                     student_feats[0].device)
+        adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
+        return dict(loss=self.loss(adapted, teacher_feats, masks))
+
+
+def _fmt(stride: Tuple[float, float]) -> str:
+    w, h = stride
+    return f'{w:g}' if w == h else f'{w:g}x{h:g}'
