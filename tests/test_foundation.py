@@ -66,7 +66,8 @@ def test_training_moves_student_and_adapters_never_teacher(pair, fitnet_cfg, con
     assert all(not p.requires_grad and p.grad is None for p in model.teacher.parameters())
     assert not all(torch.equal(v, student_before[k]) for k, v in model.student.state_dict().items()
                    if v.is_floating_point())
-    assert all(not torch.equal(a, b) for a, b in zip(adapters_before, model.distillers.parameters()))
+    assert all(not torch.equal(a, b)
+               for a, b in zip(adapters_before, model.distillers.parameters()))
     assert not any(m.training for m in model.teacher.modules())
 
 
@@ -206,7 +207,8 @@ def test_teacher_data_preprocessor_renormalises(fitnet_cfg, shapes_data, tmp_pat
 def test_unknown_layer_lists_valid_names(fitnet_cfg):
     cfg = copy.deepcopy(fitnet_cfg.model)
     cfg.distillers.fitnet.student = 'backbone.layer9'
-    with pytest.raises(ValueError, match=r"student .*no submodule 'backbone.layer9'.*backbone.layer4"):
+    with pytest.raises(ValueError,
+                       match=r"student .*no submodule 'backbone.layer9'.*backbone.layer4"):
         build_model(cfg)
 
 

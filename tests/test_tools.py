@@ -19,7 +19,8 @@ def run_tool(*args, env=None, timeout=600):
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=timeout)
-    assert result.returncode == 0, f'{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
+    assert result.returncode == 0, \
+        f'{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
     return result.stdout + result.stderr
 
 
@@ -96,8 +97,8 @@ torch.save(dict(bboxes=result.pred_instances.bboxes, scores=result.pred_instance
 '''
 
 
-def test_exported_student_loads_in_plain_mmdet_with_same_predictions(trained, shapes_data,
-                                                                      tmp_path):
+def test_exported_student_loads_in_plain_mmdet_with_same_predictions(
+        trained, shapes_data, tmp_path):
     from mmdet.apis import inference_detector
     from mmengine.registry import MODELS
     from mmengine.runner import load_checkpoint

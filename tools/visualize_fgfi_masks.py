@@ -33,7 +33,7 @@ from mmengine.registry import DefaultScope, init_default_scope  # noqa: E402
 
 import mmkd  # noqa: E402,F401
 from mmkd.models.distillation_detector import build_detector, detector_config  # noqa: E402
-from mmkd.models.distillers.fgfi import PROBE_SIZE  # noqa: E402
+from mmkd.models.recorder import PROBE_IMAGE_SIZE  # noqa: E402
 from mmkd.models.recorder import FeatureRecorder, probe_feature_shapes  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
@@ -107,7 +107,7 @@ def build(cfg: Config, name: Optional[str], psi=None, max_iou_over=None):
         raise ValueError('The FGFI student specs lie outside the backbone and neck.')
     distiller.build_layers(flat, flat)
     distiller.attach_models(student, None)
-    names = [level_name(spec.path, PROBE_SIZE / shape[3], index)
+    names = [level_name(spec.path, PROBE_IMAGE_SIZE / shape[3], index)
              for spec in distiller.student_specs for index, shape in enumerate(shapes[spec])]
     return student, distiller, names
 

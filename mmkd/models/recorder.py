@@ -159,7 +159,8 @@ class FeatureRecorder:
 
 @torch.no_grad()
 def probe_feature_shapes(model: nn.Module, specs: Iterable[FeatureSpec], owner: str,
-                         image_size: int = PROBE_IMAGE_SIZE) -> Dict[FeatureSpec, Optional[List[torch.Size]]]:
+                         image_size: int = PROBE_IMAGE_SIZE
+                         ) -> Dict[FeatureSpec, Optional[List[torch.Size]]]:
     """Shapes of the features named by ``specs`` for a 1x3xSxS input.
 
     Runs ``model.extract_feat`` (backbone + neck) once in eval mode. Specs outside that

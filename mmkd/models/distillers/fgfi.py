@@ -99,7 +99,8 @@ class FGFI(BaseDistiller):
     def build_layers(self, student_shapes, teacher_shapes) -> None:
         check_level_shapes('FGFI', student_shapes, teacher_shapes,
                            same_channels=self.adapter_kernel is None)
-        self.level_strides = [(PROBE_IMAGE_SIZE / s[3], PROBE_IMAGE_SIZE / s[2]) for s in student_shapes]
+        self.level_strides = [(PROBE_IMAGE_SIZE / s[3], PROBE_IMAGE_SIZE / s[2])
+                              for s in student_shapes]
         self.adapters = nn.ModuleList()
         for s, t in zip(student_shapes, teacher_shapes):
             if self.adapter_kernel is None:

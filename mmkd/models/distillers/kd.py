@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..recorder import FeatureSpec
+from ..recorder import PROBE_IMAGE_SIZE, FeatureSpec
 from .base import BaseDistiller
 
 #: What KD records on the student: the sampled RoIs (N, 5) and their class logits.
@@ -99,10 +99,10 @@ class KD(BaseDistiller):
                     f'(strides {strides}) but the teacher spec '
                     f"{[str(s) for s in self.teacher_specs]} gives {len(shapes)}. Use 'neck'.")
             for level, (shape, stride) in enumerate(zip(shapes, strides)):
-                if len(shape) != 4 or shape[-1] != -(-128 // stride):
+                if len(shape) != 4 or shape[-1] != -(-PROBE_IMAGE_SIZE // stride):
                     raise ValueError(
-                        f'KD: teacher level {level} has shape {tuple(shape)} for a 128x128 '
-                        f"input, but the teacher's bbox_roi_extractor expects stride {stride} "
+                        f'KD: teacher level {level} has shape {tuple(shape)} for the probe '
+                        f"image, but the teacher's bbox_roi_extractor expects stride {stride} "
                         "there. Use the features its RoI head reads (usually 'neck').")
         self._models = (student, teacher)
 
