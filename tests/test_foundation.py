@@ -204,43 +204,23 @@ def test_teacher_data_preprocessor_renormalises(fitnet_cfg, shapes_data, tmp_pat
 
 
 # ----------------------------------------------------------------------- bad input
-def test_unknown_layer_lists_valid_names(fitnet_cfg):
+@pytest.mark.parametrize('overrides,match', [
+    (dict(student='backbone.layer9'),
+     r"student .*no submodule 'backbone.layer9'.*backbone.layer4"),
+    (dict(teacher='neck[1:2:3]'), 'Invalid feature spec'),
+    (dict(student='backbone.layer4', teacher='backbone.layer4', adapter_kernel=None),
+     '512 channels on the student but 2048 on the teacher'),
+    (dict(student='backbone.layer3', teacher='backbone.layer4'), 'different strides'),
+    (dict(student='neck', teacher='neck[:4]'), '5 level.*4'),
+    (dict(student='neck', teacher='rpn_head.rpn_conv'),
+     "outside the teacher's backbone and neck"),
+    (dict(direction='teacher<-student'), 'MutualDistillationDetector'),
+], ids=['unknown layer', 'bad spec', 'channels', 'strides', 'level count',
+        'teacher head feature', 'online-only option'])
+def test_bad_distiller_config_is_refused_at_build(fitnet_cfg, overrides, match):
     cfg = copy.deepcopy(fitnet_cfg.model)
-    cfg.distillers.fitnet.student = 'backbone.layer9'
-    with pytest.raises(ValueError,
-                       match=r"student .*no submodule 'backbone.layer9'.*backbone.layer4"):
-        build_model(cfg)
-
-
-def test_invalid_spec_string(fitnet_cfg):
-    cfg = copy.deepcopy(fitnet_cfg.model)
-    cfg.distillers.fitnet.teacher = 'neck[1:2:3]'
-    with pytest.raises(ValueError, match='Invalid feature spec'):
-        build_model(cfg)
-
-
-def test_channel_mismatch_is_refused(fitnet_cfg):
-    cfg = copy.deepcopy(fitnet_cfg.model)
-    cfg.distillers.fitnet.update(student='backbone.layer4', teacher='backbone.layer4',
-                                 adapter_kernel=None)
-    with pytest.raises(ValueError, match='512 channels on the student but 2048 on the teacher'):
-        build_model(cfg)
-
-
-def test_stride_mismatch_and_level_count_are_refused(fitnet_cfg):
-    cfg = copy.deepcopy(fitnet_cfg.model)
-    cfg.distillers.fitnet.update(student='backbone.layer3', teacher='backbone.layer4')
-    with pytest.raises(ValueError, match='different strides'):
-        build_model(cfg)
-    cfg.distillers.fitnet.update(student='neck', teacher='neck[:4]')
-    with pytest.raises(ValueError, match='5 level.*4'):
-        build_model(cfg)
-
-
-def test_teacher_features_outside_backbone_and_neck_are_refused(fitnet_cfg):
-    cfg = copy.deepcopy(fitnet_cfg.model)
-    cfg.distillers.fitnet.update(student='neck', teacher='rpn_head.rpn_conv')
-    with pytest.raises(ValueError, match="outside the teacher's backbone and neck"):
+    cfg.distillers.fitnet.update(overrides)
+    with pytest.raises(ValueError, match=match):
         build_model(cfg)
 
 

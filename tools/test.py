@@ -12,11 +12,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
-from mmkd.runtime import setup_runtime  # noqa: E402
+from mmkd.runtime import load_config, setup_runtime  # noqa: E402
 
 
 def parse_args():
@@ -41,22 +41,15 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.teacher:
-        if str(cfg.model.get('type', '')).split('.')[-1] not in (
-                'DistillationDetector', 'MutualDistillationDetector'):
-            raise ValueError('--teacher needs a distillation config (model type '
-                             f"mmkd.DistillationDetector), got model type {cfg.model.type!r}.")
-        cfg.model.eval_model = 'teacher'
-        # The checkpoint given holds the teacher too; no need to fetch teacher_ckpt.
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
+    is_distillation = 'teacher' in cfg.model and 'student' in cfg.model
+    if args.teacher and not is_distillation:
+        raise ValueError('--teacher needs a distillation config (model type '
+                         f"mmkd.DistillationDetector), got model type {cfg.model.type!r}.")
+    if is_distillation:
+        # The checkpoint holds the teacher's weights too: nothing to fetch.
         cfg.model.teacher_ckpt = None
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.model.eval_model = 'teacher' if args.teacher else 'student'
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) \
