@@ -1,0 +1,17 @@
+# Demo student baseline: Mask R-CNN with a ResNet-18 of a quarter width (stages of
+# 16/32/64/128 channels), a 64-channel FPN, a 256-wide box head and a 64-channel mask
+# head; no distillation.
+_base_ = ['./_base_/mask_rcnn_shapes.py', './_base_/shapes_instance.py',
+          './_base_/schedule_demo.py']
+
+work_dir = 'work_dirs/demo/mask-rcnn_student'
+
+model = dict(
+    backbone=dict(depth=18, base_channels=16),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
+    rpn_head=dict(in_channels=64, feat_channels=64),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(in_channels=64, fc_out_channels=256),
+        mask_roi_extractor=dict(out_channels=64),
+        mask_head=dict(in_channels=64, conv_out_channels=64)))
