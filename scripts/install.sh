@@ -24,16 +24,16 @@ pip() {
 }
 
 pip install -q "torch==2.13.0"
-pip install -q "setuptools<70" wheel
 
-mmcv_source=()
 if compgen -G "$WHEELS/mmcv-2.1.0-*.whl" >/dev/null; then
     echo "[install] mmcv 2.1.0 from local wheel directory $WHEELS"
-    mmcv_source=(--find-links "$WHEELS")
+    pip install -q --find-links "$WHEELS" "mmcv==2.1.0"
 else
     echo "[install] no mmcv wheel in $WHEELS: compiling mmcv 2.1.0 with ops (about 10 minutes)"
+    # mmcv 2.1's setup.py needs an old setuptools; requirements.txt restores a current one.
+    pip install -q "setuptools<70" wheel
+    MMCV_WITH_OPS=1 pip install -q --no-build-isolation "mmcv==2.1.0"
 fi
-MMCV_WITH_OPS=1 pip install -q --no-build-isolation "${mmcv_source[@]}" "mmcv==2.1.0"
 
 pip install -q -r requirements.txt
 pip install -q --no-build-isolation --no-deps -e .
