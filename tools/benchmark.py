@@ -284,7 +284,9 @@ def parse_args(argv=None):
     parser.add_argument('mode', nargs='?', default='cost', choices=('cost', 'scaling'))
     parser.add_argument('--detectors', nargs='+', choices=tuple(DETECTORS),
                         help="default: faster mask (cost), faster (scaling)")
-    parser.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+    parser.add_argument('--methods', nargs='+', choices=METHODS,
+                        help='default: all five (cost); the four distillation methods '
+                        '(scaling; none has no ratio)')
     parser.add_argument('--pair', choices=PAIRS, default='r101-r18',
                         help="teacher-student pair of the repository configs; 'demo' uses "
                         'configs/demo/ (small from-scratch models)')
@@ -324,10 +326,11 @@ def plan(args) -> List[dict]:
         settings = [(s, args.batch_size) for s in sorted(args.sizes)]
         settings += [(args.image_size, b) for b in sorted(args.batches)
                      if (args.image_size, b) not in settings]
+    methods = args.methods or (list(METHODS) if args.mode == 'cost' else list(METHODS[1:]))
     cases = []
     for detector in detectors:
         for size, batch in settings:
-            for method in args.methods:
+            for method in methods:
                 config = config_for(detector, method, args.pair)
                 if not osp.isfile(config):
                     raise SystemExit(f'No config {osp.relpath(config, ROOT)} for {method} on '

@@ -539,6 +539,8 @@ def main(argv=None) -> dict:
                      sec_per_iter=teacher['sec_per_iter'], reused=teacher['reused'],
                      checkpoint=teacher_ckpt),
         methods=summarize(teacher, students, kinds),
+        reused_runs=int(teacher['reused']) + sum(r['reused'] for runs in students.values()
+                                                 for r in runs.values()),
         command='python tools/demo.py' + (' ' + ' '.join(argv if argv is not None
                                                           else sys.argv[1:])).rstrip(),
         machine=machine_info(args.threads),
@@ -562,6 +564,8 @@ def main(argv=None) -> dict:
 
 def results_markdown(results: dict, table: str) -> str:
     s = results['settings']
+    student_seconds = [t for m in results['methods'].values() for t in m['seconds'].values()]
+    reused = results['reused_runs']
     lines = [
         f"## mmkd demo: {results['detector']} distillation on generated shapes data", '',
         f"Command: `{results['command']}`", '',
@@ -572,9 +576,13 @@ def results_markdown(results: dict, table: str) -> str:
         'closed = gain / (teacher AP - baseline AP).',
         f"Teacher {s['teacher_iters']} iterations, students {s['student_iters']} iterations "
         f"each, batch {s['batch_size']}, from scratch.",
-        f"Machine: {results['machine']['cpu']}, {results['machine']['threads']} thread(s); "
-        f"total {_duration(results['total_seconds'])}"
-        + (' (teacher reused)' if results['teacher']['reused'] else '') + '.',
+        f"Machine: {results['machine']['cpu']}, {results['machine']['threads']} thread(s). "
+        f"Training + evaluation time per run: teacher {_duration(results['teacher']['seconds'])}"
+        f", students {_duration(min(student_seconds))} to {_duration(max(student_seconds))} "
+        f"({_duration(sum(student_seconds))} in all). This invocation took "
+        f"{_duration(results['total_seconds'])}"
+        + (f" ({reused} of {1 + len(student_seconds)} runs reused from earlier invocations)"
+           if reused else '') + '.',
     ]
     if results['methods_skipped']:
         lines.append(f"Skipped (distiller not registered): {', '.join(results['methods_skipped'])}.")
