@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from .models.distillation_detector import detector_config
+from .checkpoint import load_checkpoint_file, load_matching_weights
+from .config import build_detector, detector_config
 
 
 def _to_builtin(value):
@@ -22,6 +23,16 @@ def _to_builtin(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _check_weights_fit(model_cfg, weights, role: str, config: str, checkpoint: str) -> None:
+    """Build the detector the exported config describes and load the exported weights
+    into it strictly, so that plain mmdet never builds it with random weights."""
+    mismatch = load_matching_weights(build_detector(model_cfg, role), weights)
+    if mismatch:
+        raise ValueError(f"The {role} weights of '{checkpoint}' do not fit the {role} of "
+                         f"'{config}': {mismatch}. Export with the config the checkpoint was "
+                         'trained with.')
 
 
 def export_detector(config: str, checkpoint: str, out_dir: str,
@@ -40,9 +51,7 @@ def export_detector(config: str, checkpoint: str, out_dir: str,
     if 'student' not in cfg.model or 'teacher' not in cfg.model:
         raise ValueError(f"{config} is not a distillation config: its model has no "
                          "'student'/'teacher'. A plain mmdet checkpoint needs no export.")
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"Checkpoint '{checkpoint}' does not exist.")
-    state = torch.load(checkpoint, map_location='cpu')
+    state = load_checkpoint_file(checkpoint)
     state_dict = state.get('state_dict', state)
     prefix = f'{model}.'
     weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
@@ -53,6 +62,7 @@ def export_detector(config: str, checkpoint: str, out_dir: str,
     detector_cfg = cfg.copy()
     detector_cfg.model = detector_config(cfg.model[model], model)
     detector_cfg.load_from, detector_cfg.resume = None, False
+    _check_weights_fit(detector_cfg.model, weights, model, config, checkpoint)
     imports = [m for m in detector_cfg.get('custom_imports', {}).get('imports', [])
                if m != 'mmkd' and not m.startswith('mmkd.')]
     if imports:

@@ -7,6 +7,7 @@ through :data:`MODELS` (distillers, their losses and layers) are looked up in th
 ``mmkd`` scope whatever the default scope is, so their configs use plain names
 (``type='ReviewKD'``) and ``mmdet.``-prefixed ones for mmdet components.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry, build_model_from_cfg
 
@@ -19,3 +20,5 @@ def _build_in_mmkd_scope(cfg, *args, **kwargs):
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmkd', locations=['mmkd.models'],
                   build_func=_build_in_mmkd_scope)
+# Training hooks (``custom_hooks=[dict(type='mmkd.RandomStateHook')]``).
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmkd', locations=['mmkd.engine'])

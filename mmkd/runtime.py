@@ -1,26 +1,7 @@
-"""Config loading and runtime set-up shared by tools/train.py and tools/test.py."""
-import os.path as osp
-from typing import Optional
-
+"""Runtime set-up shared by tools/train.py and tools/test.py."""
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
-
-
-def load_config(path: str, launcher: str = 'none', cfg_options: Optional[dict] = None,
-                work_dir: Optional[str] = None) -> Config:
-    """The config at ``path`` with mmdet's CLI conventions applied: ``--cfg-options``
-    merged, and the work dir from ``--work-dir``, the config, or
-    ``./work_dirs/<config name>``, in that order."""
-    cfg = Config.fromfile(path)
-    cfg.launcher = launcher
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
-    return cfg
 
 
 def setup_runtime(cfg: Config) -> Config:

@@ -2,8 +2,9 @@
 
 Used by the tests and benchmarks: the model architecture of backbones and necks is kept
 as configured (that is what distillation touches); pretrained downloads and teacher
-checkpoints are dropped, proposals, sampled RoIs and the RoI head's FC width are reduced,
-and the dataset is replaced by a :func:`mmkd.data.make_shapes_dataset` one.
+checkpoints are dropped, heads are shrunk (class counts, dense heads' conv towers, RoI
+heads' FC width, proposals, sampled RoIs) and the dataset is replaced by a
+:func:`mmkd.data.make_shapes_dataset` one.
 """
 import copy
 import itertools
@@ -11,43 +12,93 @@ from typing import Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
-from .models.distillation_detector import detector_config
+from .config import detector_config, is_distillation_config
 
 _run_ids = itertools.count()
 
 
-def small_detector(model: dict, num_classes: int, fc_channels: int = 256) -> ConfigDict:
-    """A two-stage mmdet detector config shrunk for CPU runs (no downloads)."""
+def small_detector(model: dict, num_classes: int, fc_channels: int = 256,
+                   head_channels: int = 64) -> ConfigDict:
+    """Any mmdet detector config shrunk for CPU runs, without downloads.
+
+    Backbone and neck architectures are kept (distillation works on them). Changed:
+    pretrained weights (``init_cfg`` of type ``Pretrained``, ``pretrained=``) are dropped
+    anywhere in the model, so every module gets its class's own initialisation; batch
+    augments of the data preprocessor (multi-scale resizing) are dropped; every box/mask
+    head gets ``num_classes``; the dense head (``bbox_head`` of one-stage detectors) keeps
+    one stacked conv of ``head_channels``; RoI heads (one or a cascade of several) use FC
+    layers of ``fc_channels``; proposals, sampled RoIs and pre-NMS candidates are reduced.
+    """
     model = copy.deepcopy(ConfigDict(model))
-    model.backbone.init_cfg = None
+    _drop_pretrained(model)
+    preprocessor = model.get('data_preprocessor')
+    if preprocessor is not None and preprocessor.get('batch_augments'):
+        preprocessor.batch_augments = None
+    dense_head = model.get('bbox_head')
+    if dense_head is not None:
+        dense_head.num_classes = num_classes
+        if 'stacked_convs' in dense_head:
+            dense_head.stacked_convs = 1
+        if 'feat_channels' in dense_head:
+            dense_head.feat_channels = head_channels
     roi_head = model.get('roi_head')
     if roi_head is not None:
-        roi_head.bbox_head.num_classes = num_classes
-        if 'fc_out_channels' in roi_head.bbox_head:
-            roi_head.bbox_head.fc_out_channels = fc_channels
-        if roi_head.get('mask_head') is not None:
-            roi_head.mask_head.num_classes = num_classes
+        for bbox_head in _as_list(roi_head.bbox_head):
+            bbox_head.num_classes = num_classes
+            if 'fc_out_channels' in bbox_head:
+                bbox_head.fc_out_channels = fc_channels
+        for mask_head in _as_list(roi_head.get('mask_head')):
+            mask_head.num_classes = num_classes
     train_cfg, test_cfg = model.get('train_cfg'), model.get('test_cfg')
     if train_cfg is not None:
         if 'rpn_proposal' in train_cfg:
             train_cfg.rpn_proposal.update(nms_pre=300, max_per_img=100)
         if 'rpn' in train_cfg:
             train_cfg.rpn.sampler.num = 64
-        if 'rcnn' in train_cfg:
-            train_cfg.rcnn.sampler.num = 64
+        for stage in _as_list(train_cfg.get('rcnn')):
+            stage.sampler.num = 64
     if test_cfg is not None:
         if 'rpn' in test_cfg:
             test_cfg.rpn.update(nms_pre=300, max_per_img=100)
         if 'rcnn' in test_cfg:
             test_cfg.rcnn.max_per_img = 20
+        if 'nms_pre' in test_cfg:  # one-stage detectors: the dense head's test config
+            test_cfg.update(nms_pre=100, max_per_img=20)
     return model
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _is_pretrained(init_cfg) -> bool:
+    return any(isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+               for cfg in _as_list(init_cfg))
+
+
+def _drop_pretrained(cfg) -> None:
+    """Remove pretrained-weight loading from a model config, in place, at any depth."""
+    if isinstance(cfg, dict):
+        if _is_pretrained(cfg.get('init_cfg')):
+            del cfg['init_cfg']
+        if isinstance(cfg.get('pretrained'), str):
+            cfg['pretrained'] = None
+        values = cfg.values()
+    elif isinstance(cfg, (list, tuple)):
+        values = cfg
+    else:
+        return
+    for value in values:
+        _drop_pretrained(value)
 
 
 def small_model(model: dict, num_classes: int) -> ConfigDict:
     """:func:`small_detector` applied to a detector or to both detectors of a
     ``DistillationDetector`` (whose teacher checkpoint is dropped)."""
     model = copy.deepcopy(ConfigDict(model))
-    if str(model.get('type', '')).split('.')[-1].endswith('DistillationDetector'):
+    if is_distillation_config(model):
         model.student = small_detector(detector_config(model.student, 'student'), num_classes)
         model.teacher = small_detector(detector_config(model.teacher, 'teacher'), num_classes)
         model.teacher_ckpt = None

@@ -1,7 +1,6 @@
-"""The demo (tools/demo.py) end to end on a drastically reduced run, its summary arithmetic,
-and one benchmark case (tools/benchmark.py)."""
+"""The demo (tools/demo.py = mmkd.experiments.demo) end to end on a drastically reduced
+run, its summary arithmetic, and one benchmark case (tools/benchmark.py)."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,20 +8,9 @@ import re
 
 import pytest
 
+from mmkd.experiments import benchmark, cost, demo, overrides, results
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'mmkd_tool_{name}',
-                                                  osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
-def demo():
-    return _load_tool('demo')
 
 
 def _final_coco_metrics(work_dir):
@@ -32,7 +20,7 @@ def _final_coco_metrics(work_dir):
     return [r for r in rows if 'coco/bbox_mAP' in r][-1], [r for r in rows if 'loss' in r]
 
 
-def test_demo_end_to_end(demo, tmp_path, capsys):
+def test_demo_end_to_end(tmp_path, capsys):
     work_dir, data_root = str(tmp_path / 'demo'), str(tmp_path / 'data')
     argv = ['--work-dir', work_dir, '--data-root', data_root, '--num-train', '6',
             '--num-val', '3', '--teacher-iters', '2', '--student-iters', '2',
@@ -95,11 +83,11 @@ def _record(ap, seconds=1.0):
                 sec_per_iter=0.1)
 
 
-def test_summary_gain_and_gap_closed(demo):
+def test_summary_gain_and_gap_closed():
     teacher = _record(30.0)
     students = dict(baseline={0: _record(10.0), 1: _record(12.0)},
                     reviewkd={0: _record(13.0), 1: _record(14.0)})
-    summary = demo.summarize(teacher, students, ['bbox'])
+    summary = results.summarize(teacher, students, ['bbox'])
     review = summary['reviewkd']
     assert review['bbox_AP'] == dict(mean=13.5, std=pytest.approx(0.71, abs=0.01))
     # paired by seed: +3 and +2
@@ -110,11 +98,11 @@ def test_summary_gain_and_gap_closed(demo):
     assert 'bbox_gain' not in summary['baseline']
 
 
-def test_schedule_options_scale_the_configs(demo):
+def test_schedule_options_scale_the_configs():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_fgfi.py'))
-    assert demo.schedule_options(cfg, cfg.train_cfg.max_iters, None) == []
-    options = demo.schedule_options(cfg, 60, 5)
+    assert overrides.schedule_options(cfg, cfg.train_cfg.max_iters, None) == []
+    options = overrides.schedule_options(cfg, 60, 5)
     assert 'train_cfg.max_iters=60' in options and 'param_scheduler.1.milestones=[48]' in options
     # the warm-ups shrink with the schedule (50 of 300 -> 10 of 60)
     assert 'param_scheduler.0.end=10' in options
@@ -127,7 +115,7 @@ def test_schedule_options_scale_the_configs(demo):
     (['--seeds', '0', '0'], '--seeds has duplicates'),
     (['--student-iters', '0'], '--student-iters must be >= 1'),
 ])
-def test_bad_arguments_are_named(demo, argv, message, capsys):
+def test_bad_arguments_are_named(argv, message, capsys):
     with pytest.raises(SystemExit):
         demo.parse_args(argv)
     assert message in capsys.readouterr().err
@@ -152,13 +140,178 @@ def test_demo_configs_train_and_distill_the_same_student():
 
 
 def test_benchmark_case_ratio(tmp_path):
-    benchmark = _load_tool('benchmark')
     case = dict(detector='faster-rcnn', method='fitnet', pair='demo',
                 config=benchmark.config_for('faster', 'fitnet', 'demo'), image_size=64,
                 batch_size=1, iters=2, warmup=0, threads=1, device='cpu')
-    result = benchmark.run_case(case)
+    result = cost.run_case(case)
     assert len(result['step_s_all']) == 2
     assert result['floor_s'] == pytest.approx(result['student_s'] + result['teacher_s'])
     assert result['ratio'] == pytest.approx(result['step_s'] / result['floor_s'])
     assert 0 < result['teacher_s'] < result['step_s']
     assert result['peak_rss_mb'] > 100
+
+
+# ----------------------------------------------------------------------------- own data
+def _write_coco_folder(root, num_train=16, num_val=8, size=80):
+    """A COCO-format dataset unlike the shapes data: PIL-drawn discs and wedges on smooth
+    gradients, two classes with non-consecutive ids (7, 3), mmdet's 2017 folder names."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+    rng = np.random.default_rng(5)
+    categories = [dict(id=7, name='disc'), dict(id=3, name='wedge')]
+    os.makedirs(osp.join(root, 'annotations'))
+    for split, count in (('train', num_train), ('val', num_val)):
+        os.makedirs(osp.join(root, f'{split}2017'))
+        images, annotations = [], []
+        for image_id in range(1, count + 1):
+            ramp = np.linspace(30, 200, size)[None, :, None] * rng.uniform(0.5, 1, 3)
+            image = Image.fromarray(np.broadcast_to(ramp, (size, size, 3)).astype(np.uint8))
+            draw = ImageDraw.Draw(image)
+            for _ in range(int(rng.integers(1, 3))):
+                category = categories[int(rng.integers(2))]
+                w, h = rng.integers(16, 36, 2)
+                x, y = rng.integers(0, size - w), rng.integers(0, size - h)
+                colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+                if category['name'] == 'disc':
+                    draw.ellipse([x, y, x + w, y + h], fill=colour)
+                    polygon = [x, y + h / 2, x + w / 2, y, x + w, y + h / 2, x + w / 2, y + h]
+                else:
+                    polygon = [x, y + h, x + w, y + h, x + w / 2, y]
+                    draw.polygon(polygon, fill=colour)
+                annotations.append(dict(
+                    id=len(annotations) + 1, image_id=image_id, category_id=category['id'],
+                    bbox=[float(x), float(y), float(w), float(h)], area=float(w * h) / 2,
+                    segmentation=[[float(v) for v in polygon]], iscrowd=0))
+            file_name = f'img_{image_id:03d}.jpg'
+            image.save(osp.join(root, f'{split}2017', file_name))
+            images.append(dict(id=image_id, file_name=file_name, width=size, height=size))
+        with open(osp.join(root, 'annotations', f'instances_{split}2017.json'), 'w') as f:
+            json.dump(dict(images=images, annotations=annotations, categories=categories), f)
+
+
+def _folder_digest(root):
+    import hashlib
+    digest = hashlib.sha1()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files):
+            path = osp.join(folder, name)
+            digest.update(osp.relpath(path, root).encode())
+            digest.update(open(path, 'rb').read())
+    return digest.hexdigest(), sum(len(files) for _, _, files in os.walk(root))
+
+
+def test_demo_on_own_coco_dataset(tmp_path, capsys):
+    """--dataset: the classes of the annotation file reach teacher and student, the whole
+    schedule follows --iters, the table is written, the dataset folder is left alone."""
+    import torch
+    data_dir, work_dir = str(tmp_path / 'my_data'), str(tmp_path / 'work')
+    _write_coco_folder(data_dir)
+    before = _folder_digest(data_dir)
+    results = demo.main(['--dataset', data_dir, '--work-dir', work_dir, '--iters', '1',
+                         '--methods', 'kd', '--batch-size', '2', '--log-interval', '1',
+                         '--threads', '1'])
+    out = capsys.readouterr().out
+    assert _folder_digest(data_dir) == before and before[1] == 16 + 8 + 2
+
+    assert 'disc, wedge' in out and '16 train images' in out
+    data = results['settings']['data']
+    assert data['classes'] == ['disc', 'wedge'] and data['num_val'] == 8
+    assert data['train_img'] == osp.join(data_dir, 'train2017')
+    # --iters 1: the teacher trains 3x longer (the configs' 900 / 300), warm-ups shrink
+    assert (results['settings']['teacher_iters'], results['settings']['student_iters']) == (3, 1)
+    teacher_log = open(osp.join(work_dir, 'faster-rcnn_teacher', 'train.log')).readline()
+    assert 'train_cfg.max_iters=3' in teacher_log and 'param_scheduler.0.end=1' in teacher_log
+    # the checkpoint the teacher ended on is the one the students learn from
+    assert results['teacher']['checkpoint'] == osp.join(work_dir, 'faster-rcnn_teacher',
+                                                        'iter_3.pth')
+    kd_log = open(osp.join(work_dir, 'faster-rcnn_kd', 'seed0', 'train.log')).readline()
+    assert f"model.teacher_ckpt={results['teacher']['checkpoint']}" in kd_log
+
+    # two classes (+ background) in the teacher, the baseline and the distilled student
+    def cls_rows(path, prefix=''):
+        state = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+        return state[prefix + 'roi_head.bbox_head.fc_cls.weight'].shape[0]
+    assert cls_rows(results['teacher']['checkpoint']) == 3
+    assert cls_rows(osp.join(work_dir, 'faster-rcnn_student', 'seed0', 'iter_1.pth')) == 3
+    assert cls_rows(osp.join(work_dir, 'faster-rcnn_kd', 'seed0', 'iter_1.pth'),
+                    'student.') == 3
+    from mmengine.config import Config
+    kd_cfg = Config.fromfile(osp.join(work_dir, 'configs', 'faster-rcnn_kd.py'))
+    assert kd_cfg.model.teacher.cfg_path == osp.join(work_dir, 'configs',
+                                                     'faster-rcnn_teacher.py')
+    assert kd_cfg.train_dataloader.dataset.metainfo.classes == ['disc', 'wedge']
+    # the KD loss (teacher's RoI head on the student's RoIs) ran: both heads agree
+    assert any('distill_kd_loss' in r for r in _final_coco_metrics(
+        osp.join(work_dir, 'faster-rcnn_kd', 'seed0'))[1])
+
+    table = open(osp.join(work_dir, 'results.md')).read()
+    assert f'distillation on {data_dir}' in table and '| + KD | 1 |' in table
+    assert "2 classes: disc, wedge" in table
+    for name in ('results.json', 'ap_bars.png', 'loss_curves.png'):
+        assert osp.isfile(osp.join(work_dir, name))
+
+
+def test_own_dataset_errors_name_the_fix(tmp_path):
+    from mmkd.experiments.data import coco_folder, make_shapes_data
+    root = str(tmp_path / 'data')
+    with pytest.raises(FileNotFoundError, match='Dataset folder .* does not exist'):
+        coco_folder(root)
+    _write_coco_folder(root, num_train=2, num_val=1, size=48)
+    found = coco_folder(root)
+    assert found.classes == ('disc', 'wedge') and found.has_masks
+    assert found.val.ann_file == osp.join(root, 'annotations', 'instances_val2017.json')
+    # a dataset is never overwritten by the generated one
+    with pytest.raises(FileExistsError, match='use --dataset'):
+        make_shapes_data(root, num_train=2, num_val=1)
+    # the image folder is looked for, and named when missing
+    os.rename(osp.join(root, 'val2017'), osp.join(root, 'elsewhere'))
+    with pytest.raises(FileNotFoundError, match='--val-img DIR'):
+        coco_folder(root)
+    assert coco_folder(root, val_img=osp.join(root, 'elsewhere')).val.num_images == 1
+    # both splits must have the same classes
+    val_ann = osp.join(root, 'annotations', 'instances_val2017.json')
+    coco = json.load(open(val_ann))
+    coco['categories'] = coco['categories'][::-1]
+    json.dump(coco, open(val_ann, 'w'))
+    with pytest.raises(ValueError, match='different categories'):
+        coco_folder(root, val_img=osp.join(root, 'elsewhere'))
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--dataset', 'x', '--num-train', '5'], '--num-train set(s) the generated data'),
+    (['--train-ann', 'a.json'], 'give all of --train-ann'),
+    (['--iters', '10', '--quick'], '--iters sets both schedules'),
+])
+def test_own_data_arguments_are_checked(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        demo.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_iters_scales_teacher_and_student():
+    from mmengine.config import Config
+    teacher = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_teacher.py'))
+    student = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_student.py'))
+    assert demo.schedule_lengths(demo.parse_args(['--iters', '40']), teacher, student) == (120, 40)
+    assert demo.schedule_lengths(demo.parse_args([]), teacher, student) == (900, 300)
+    assert demo.schedule_lengths(demo.parse_args(['--quick']), teacher, student) == (200, 80)
+
+
+def test_methods_and_detectors_come_from_the_configs_present(tmp_path):
+    """A config file named by the convention is a demo method; no code lists them."""
+    import shutil
+    from mmkd.experiments import catalog
+    from mmkd.experiments.catalog import demo_detectors, demo_methods
+    config_dir = tmp_path / 'demo'
+    shutil.copytree(osp.join(ROOT, 'configs', 'demo'), config_dir)
+    (config_dir / 'faster-rcnn_fitnet2.py').write_text(
+        "_base_ = './faster-rcnn_fitnet.py'\n"
+        "model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.5))))\n")
+    assert {'faster-rcnn', 'mask-rcnn'} <= set(demo_detectors(str(config_dir)))
+    methods = demo_methods('faster-rcnn', str(config_dir))
+    assert list(methods)[0] == 'baseline' and 'teacher' not in methods
+    assert catalog.distiller_types(methods['fitnet2'].config) == ('FitNet', )
+    assert methods['fitnet2'].label == '+ FitNet' and not methods['fitnet2'].unregistered()
+    assert benchmark.config_for('faster', 'reviewkd', 'r101-r18') == osp.join(
+        ROOT, 'configs', 'reviewkd', 'faster-rcnn_r101-r18_fpn_1x_coco.py')

@@ -17,6 +17,7 @@ from torch import nn
 from mmkd.models.distillers import FGFI
 from mmkd.models.distillers.imitation_mask import imitation_masks
 from mmkd.models.losses import ImitationLoss
+from mmkd.models.recorder import FeatureLevel
 from mmkd.testing import small_run_config
 
 PAIRS = {  # config name: (teacher, student)
@@ -87,6 +88,11 @@ class FakeStudent(nn.Module):
         self.rpn_head.prior_generator = rpn_anchor_generator()
 
 
+def level(channels: int, size: int) -> FeatureLevel:
+    """The probe level of a ``size`` x ``size`` feature map for a 128x128 input."""
+    return FeatureLevel(channels=channels, stride=128 // size, spec='neck')
+
+
 def test_distiller_refuses_bad_settings():
     with pytest.raises(ValueError, match='psi must be in'):
         FGFI(psi=0)
@@ -95,24 +101,23 @@ def test_distiller_refuses_bad_settings():
     with pytest.raises(ValueError, match='adapter_kernel must be an odd'):
         FGFI(adapter_kernel=2)
     distiller = FGFI()
-    distiller.build_layers([torch.Size([1, 8, 32, 32])], [torch.Size([1, 16, 32, 32])])
+    distiller.build_layers([level(8, 32)], [level(16, 32)])
     with pytest.raises(ValueError, match="no anchor generator at 'rpn_head.prior_generator'"):
         distiller.attach_models(nn.Module(), None)
     distiller = FGFI()
-    distiller.build_layers([torch.Size([1, 8, 64, 64])], [torch.Size([1, 16, 64, 64])])
+    distiller.build_layers([level(8, 64)], [level(16, 64)])
     with pytest.raises(ValueError, match=r'level 0 has stride 2 .* strides \[4, 8, 16'):
         distiller.attach_models(FakeStudent(), None)
     with pytest.raises(RuntimeError, match='attach_models'):
         distiller.imitation_masks([(64, 64)], [], 'cpu')
     with pytest.raises(ValueError, match='channels'):
-        FGFI(adapter_kernel=None).build_layers([torch.Size([1, 8, 32, 32])],
-                                               [torch.Size([1, 16, 32, 32])])
+        FGFI(adapter_kernel=None).build_layers([level(8, 32)], [level(16, 32)])
 
 
 def test_levels_are_matched_to_anchor_levels_by_stride():
     distiller = FGFI(student='backbone', adapter_relu=True)
-    student = [torch.Size([1, 64 * 2 ** i, 32 // 2 ** i, 32 // 2 ** i]) for i in range(4)]
-    teacher = [torch.Size([1, 256 * 2 ** i, 32 // 2 ** i, 32 // 2 ** i]) for i in range(4)]
+    student = [level(64 * 2 ** i, 32 // 2 ** i) for i in range(4)]
+    teacher = [level(256 * 2 ** i, 32 // 2 ** i) for i in range(4)]
     distiller.build_layers(student, teacher)
     distiller.attach_models(FakeStudent(), None)
     assert distiller.anchor_levels == [0, 1, 2, 3]
@@ -122,8 +127,7 @@ def test_levels_are_matched_to_anchor_levels_by_stride():
     assert conv.weight.std().item() == pytest.approx(1e-4, rel=0.1)
     assert not any(n.startswith('_prior') for n, _ in distiller.named_modules())
     distiller = FGFI(student='neck[3:]')  # P5, P6 only
-    distiller.build_layers([torch.Size([1, 256, 4, 4]), torch.Size([1, 256, 2, 2])],
-                           [torch.Size([1, 256, 4, 4]), torch.Size([1, 256, 2, 2])])
+    distiller.build_layers([level(256, 4), level(256, 2)], [level(256, 4), level(256, 2)])
     distiller.attach_models(FakeStudent(), None)
     assert distiller.anchor_levels == [3, 4]
 
@@ -131,7 +135,7 @@ def test_levels_are_matched_to_anchor_levels_by_stride():
 def test_distiller_masks_use_the_student_anchors_and_each_image_shape():
     from mmdet.structures import DetDataSample
     distiller = FGFI(student='neck')
-    shapes = [torch.Size([1, 256, 32 // 2 ** i, 32 // 2 ** i]) for i in range(5)]
+    shapes = [level(256, 32 // 2 ** i) for i in range(5)]
     distiller.build_layers(shapes, shapes)
     distiller.attach_models(FakeStudent(), None)
     samples = []
@@ -350,9 +354,9 @@ def test_visualize_tool_draws_one_png_per_image_with_a_panel_per_level(configs_d
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     item = DATASETS.build(cfg.train_dataloader.dataset)[0]
-    student, distiller, names = tool.build(Config.fromfile(cfg_file), None)
+    student, distiller, recorder, names = tool.build(Config.fromfile(cfg_file), None)
     assert names == ['P2', 'P3', 'P4', 'P5', 'P6']
-    masks, sizes, sample = tool.image_masks(student, distiller, item)
+    masks, sizes, sample = tool.image_masks(student, distiller, recorder, item)
     assert sum(int(m.sum()) for m in masks) > 0
     original = item['inputs'].permute(1, 2, 0).numpy().astype(np.float32)
     for level, mask in enumerate(masks):

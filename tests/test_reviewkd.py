@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmkd.models.distillers import ReviewKD
+from mmkd.models.recorder import FeatureLevel
 from mmkd.registry import MODELS
 from mmkd.testing import small_model, small_run_config
 from test_abf_hcl import hcl_reference
@@ -26,7 +27,9 @@ R101_C2_C5 = [(1, 256, 32, 32), (1, 512, 16, 16), (1, 1024, 8, 8), (1, 2048, 4, 
 
 
 def sizes(shapes):
-    return [torch.Size(s) for s in shapes]
+    """Probe levels of features shaped ``shapes`` for a 128x128 input."""
+    return [FeatureLevel(channels=s[1], stride=128 // s[-1], spec='backbone', index=i)
+            for i, s in enumerate(shapes)]
 
 
 def built(student_shapes, teacher_shapes, **kwargs):
@@ -84,7 +87,7 @@ def test_build_and_forward_refuse_bad_input():
         ReviewKD('neck', mid_channels=0)
     with pytest.raises(ValueError, match=r'student specs give 4 level\(s\) but the teacher'):
         built(R18_C2_C5, R101_C2_C5[:3])
-    with pytest.raises(ValueError, match='level 1 has spatial size'):
+    with pytest.raises(ValueError, match='level 1 has stride 8 on the student .* different'):
         built(R18_C2_C5, [R101_C2_C5[0]] + R101_C2_C5[2:] + [(1, 2048, 2, 2)])
     with pytest.raises(ValueError, match='from shallow to deep'):
         built(R18_C2_C5[::-1], R101_C2_C5[::-1])
@@ -215,8 +218,8 @@ def test_mismatched_levels_refused_at_build(configs_dir, shapes_data):
     cfg = Config.fromfile(config_path(configs_dir, 'faster-rcnn_r50-mv2_fpn_1x_coco'))
     model = small_model(cfg.model, num_classes=3)
     model.distillers = dict(reviewkd=dict(type='ReviewKD', student='neck[1:]', teacher='neck[:4]'))
-    with pytest.raises(ValueError, match=r'ReviewKD: level 0 has spatial size \(16, 16\) on the '
-                                         r'student but \(32, 32\) on the teacher'):
+    with pytest.raises(ValueError, match=r'ReviewKD: level 0 has stride 8 on the student '
+                                         r'\(neck\[1:\]\) but 4 on the teacher'):
         MODELS.build(model)
     model.distillers = dict(reviewkd=dict(type='ReviewKD', student='neck', teacher='backbone'))
     with pytest.raises(ValueError, match=r'student specs give 5 level\(s\) but the teacher '

@@ -7,6 +7,10 @@ dataset/evaluation settings of CONFIG), so that plain mmdet loads it::
     from mmdet.apis import init_detector
     model = init_detector('OUT_DIR/student_config.py', 'OUT_DIR/student.pth')
 
+The weights are checked first: the detector of the exported config is built and loads
+them strictly, so a config of another architecture (missing, unexpected or
+shape-mismatched keys, listed) is an error, never a detector with random weights.
+
 Usage:
     python tools/export_student.py CONFIG CHECKPOINT OUT_DIR [--model teacher]
 """

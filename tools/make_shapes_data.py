@@ -14,45 +14,25 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config  # noqa: E402
-
-from mmkd.data import make_shapes_dataset  # noqa: E402
-
-DEFAULT_CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                          'configs', 'demo', '_base_', 'shapes_detection.py')
-
-
-def dataset_settings(config: str = DEFAULT_CONFIG) -> dict:
-    """``dict(data_root=..., num_train=..., num_val=..., image_size=..., max_objects=...,
-    seed=...)`` as the config declares them."""
-    cfg = Config.fromfile(config)
-    if 'shapes_data' not in cfg:
-        raise ValueError(f"{config} has no 'shapes_data' dict: use a config under "
-                         'configs/demo/ (they inherit configs/demo/_base_/shapes_detection.py).')
-    return dict(data_root=cfg.data_root, **cfg.shapes_data)
-
-
-def make_data(data_root: str, **settings) -> dict:
-    """Generate (or reuse) the dataset; returns :func:`make_shapes_dataset`'s description."""
-    return make_shapes_dataset(data_root.rstrip('/'), **settings)
+from mmkd.experiments.data import SHAPES_CONFIG, make_shapes_data, shapes_settings  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', nargs='?', default=DEFAULT_CONFIG,
+    parser.add_argument('config', nargs='?', default=SHAPES_CONFIG,
                         help='a config whose data to write (default: the demo data)')
     parser.add_argument('--out', help='write here instead of the config\'s data_root')
     parser.add_argument('--num-train', type=int, help='override the number of train images')
     parser.add_argument('--num-val', type=int, help='override the number of val images')
     parser.add_argument('--seed', type=int, help='override the dataset seed')
     args = parser.parse_args(argv)
-    settings = dataset_settings(args.config)
+    settings = shapes_settings(args.config)
     for key in ('num_train', 'num_val', 'seed'):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     if args.out:
         settings['data_root'] = args.out
-    data = make_data(**settings)
+    data = make_shapes_data(**settings)
     print(f"shapes dataset in {data['data_root']}: {settings['num_train']} train / "
           f"{settings['num_val']} val images of {settings['image_size']} px, seed "
           f"{settings['seed']}, classes {', '.join(data['classes'])}")

@@ -16,7 +16,10 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
-from mmkd.runtime import load_config, setup_runtime  # noqa: E402
+from mmkd.checkpoint import check_checkpoint_file  # noqa: E402
+from mmkd.config import is_distillation_config, load_config  # noqa: E402
+from mmkd.engine import CheckpointGuardHook  # noqa: E402
+from mmkd.runtime import setup_runtime  # noqa: E402
 
 
 def parse_args():
@@ -42,7 +45,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
-    is_distillation = 'teacher' in cfg.model and 'student' in cfg.model
+    is_distillation = is_distillation_config(cfg.model)
     if args.teacher and not is_distillation:
         raise ValueError('--teacher needs a distillation config (model type '
                          f"mmkd.DistillationDetector), got model type {cfg.model.type!r}.")
@@ -50,13 +53,17 @@ def main():
         # The checkpoint holds the teacher's weights too: nothing to fetch.
         cfg.model.teacher_ckpt = None
         cfg.model.eval_model = 'teacher' if args.teacher else 'student'
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) \
             else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
     setup_runtime(cfg)
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(CheckpointGuardHook())  # a loaded non-checkpoint: a clear error
+    runner.test()
 
 
 if __name__ == '__main__':

@@ -15,7 +15,10 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
-from mmkd.runtime import load_config, setup_runtime  # noqa: E402
+from mmkd.checkpoint import check_checkpoint_file  # noqa: E402
+from mmkd.config import load_config  # noqa: E402
+from mmkd.engine import add_reliability_hooks  # noqa: E402
+from mmkd.runtime import setup_runtime  # noqa: E402
 
 
 def parse_args():
@@ -51,6 +54,11 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    if cfg.get('load_from') and '://' not in cfg.load_from:
+        check_checkpoint_file(cfg.load_from, '--resume checkpoint' if cfg.get('resume')
+                              else 'load_from checkpoint')
+    # Exact resume, no checkpoint with non-finite weights, data/class checks.
+    add_reliability_hooks(cfg)
     setup_runtime(cfg)
     Runner.from_cfg(cfg).train()
 

@@ -32,9 +32,9 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope, init_default_scope  # noqa: E402
 
 import mmkd  # noqa: E402,F401
-from mmkd.models.distillation_detector import build_detector, detector_config  # noqa: E402
-from mmkd.models.recorder import PROBE_IMAGE_SIZE  # noqa: E402
-from mmkd.models.recorder import FeatureRecorder, probe_feature_shapes  # noqa: E402
+from mmkd.config import build_detector, student_config  # noqa: E402
+from mmkd.models import connect_distillers  # noqa: E402
+from mmkd.models.recorder import probe_feature_levels  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
 MASK_COLOR = (0, 0, 255)  # BGR red
@@ -87,13 +87,11 @@ def level_name(path: str, stride: float, index: int) -> str:
 
 
 def build(cfg: Config, name: Optional[str], psi=None, max_iou_over=None):
-    """The student and an FGFI distiller attached to it (adapters are not needed)."""
-    model_cfg = cfg.model
-    is_distill = str(model_cfg.get('type', '')).split('.')[-1] == 'DistillationDetector'
-    student = build_detector(detector_config(model_cfg.student, 'student') if is_distill
-                             else model_cfg, 'student')
+    """The student, an FGFI distiller attached to it (adapters are not needed), the
+    recorder of the features the distiller reads, and a name per distilled level."""
+    student = build_detector(student_config(cfg.model), 'student')
     student.eval()
-    dcfg = fgfi_config(model_cfg, name)
+    dcfg = fgfi_config(cfg.model, name)
     if psi is not None:
         dcfg['psi'] = psi
     if max_iou_over is not None:
@@ -101,15 +99,12 @@ def build(cfg: Config, name: Optional[str], psi=None, max_iou_over=None):
     dcfg['adapter_kernel'] = None  # the masks need no adapter
     with DefaultScope.overwrite_default_scope('mmkd'):
         distiller = MODELS.build(dcfg)
-    shapes = probe_feature_shapes(student, distiller.student_specs, 'student')
-    flat = [s for spec in distiller.student_specs for s in (shapes[spec] or [])]
-    if any(shapes[spec] is None for spec in distiller.student_specs):
-        raise ValueError('The FGFI student specs lie outside the backbone and neck.')
-    distiller.build_layers(flat, flat)
-    distiller.attach_models(student, None)
-    names = [level_name(spec.path, PROBE_IMAGE_SIZE / shape[3], index)
-             for spec in distiller.student_specs for index, shape in enumerate(shapes[spec])]
-    return student, distiller, names
+    # The masks are the student's: it stands in for the teacher too.
+    recorder, _ = connect_distillers([distiller], student, student)
+    levels = probe_feature_levels(student, distiller.student_specs, 'student')
+    names = [level_name(spec.path, level.stride, index) for spec in distiller.student_specs
+             for index, level in enumerate(levels[spec])]
+    return student, distiller, recorder, names
 
 
 def mask_to_pixels(mask: np.ndarray, first_centre, stride, img_shape) -> np.ndarray:
@@ -152,16 +147,12 @@ def draw_panel(image: np.ndarray, mask_pixels: np.ndarray, boxes: np.ndarray, ti
 
 
 @torch.no_grad()
-def image_masks(student, distiller, item):
+def image_masks(student, distiller, recorder, item):
     """Per level: the (H, W) bool mask of one dataset item, and its data sample."""
     data = student.data_preprocessor(pseudo_collate([item]), False)
-    recorder = FeatureRecorder(student, distiller.student_specs, 'student')
-    try:
-        with recorder.recording():
-            student.extract_feat(data['inputs'])
-            feats = [f for spec in distiller.student_specs for f in recorder.get(spec)]
-    finally:
-        recorder.remove()
+    with recorder.recording():
+        student.extract_feat(data['inputs'])
+        feats = [f for spec in distiller.student_specs for f in recorder.get(spec)]
     sizes = [f.shape[2:] for f in feats]
     masks = distiller.imitation_masks(sizes, data['data_samples'], feats[0].device)
     return [m[0].cpu().numpy() for m in masks], sizes, data['data_samples'][0]
@@ -175,9 +166,10 @@ def draw_image(item, distiller, names, masks, sizes, sample, max_size: int) -> n
     boxes = distiller_boxes(sample)
     generator = distiller._prior_generator
     panels = []
-    for name, mask, size, level in zip(names, masks, sizes,
-                                       distiller.anchor_levels):
-        anchors = generator.single_level_grid_priors(tuple(size), level, device='cpu')
+    for index, (name, mask, size, level) in enumerate(zip(names, masks, sizes,
+                                                          distiller.anchor_levels)):
+        # the boxes the masks came from (a point prior's virtual anchor on anchor-free heads)
+        anchors = distiller._anchors(tuple(size), index, device='cpu')
         anchors = getattr(anchors, 'tensor', anchors)
         first = anchors[:len(anchors) // (size[0] * size[1])]  # anchors of location (0, 0)
         centre = (float((first[:, 0] + first[:, 2]).mean() / 2),
@@ -209,12 +201,13 @@ def main(argv=None) -> List[str]:
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     if args.start >= len(dataset):
         raise ValueError(f'--start {args.start} is past the dataset ({len(dataset)} images).')
-    student, distiller, names = build(cfg, args.distiller, args.psi, args.max_iou_over)
+    student, distiller, recorder, names = build(cfg, args.distiller, args.psi,
+                                                args.max_iou_over)
     os.makedirs(args.out_dir, exist_ok=True)
     written = []
     for index in range(args.start, min(args.start + args.num_images, len(dataset))):
         item = dataset[index]
-        masks, sizes, sample = image_masks(student, distiller, item)
+        masks, sizes, sample = image_masks(student, distiller, recorder, item)
         canvas = draw_image(item, distiller, names, masks, sizes, sample, args.max_size)
         stem = osp.splitext(osp.basename(sample.metainfo.get('img_path', str(index))))[0]
         path = osp.join(args.out_dir, f'{index:04d}_{stem}.png')

@@ -3,15 +3,10 @@
 # Loss weight 0.2, ReviewKD's demo weight: both losses sum a per-level MSE over P2..P6, so
 # the same weight gives the same scale (not tuned separately for FitNet).
 # Train the teacher first: python tools/train.py configs/demo/faster-rcnn_teacher.py
-_base_ = './faster-rcnn_student.py'
+_base_ = './_base_/faster_rcnn_pair.py'
 
 work_dir = 'work_dirs/demo/faster-rcnn_fitnet'
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='{{ fileDirname }}/faster-rcnn_teacher.py',
-    teacher_ckpt='work_dirs/demo/faster-rcnn_teacher/iter_900.pth',
     distillers=dict(
         fitnet=dict(type='FitNet', student='neck', teacher='neck',
                     loss=dict(type='FeatureMSELoss', loss_weight=0.2))))

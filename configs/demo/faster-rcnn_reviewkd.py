@@ -7,15 +7,10 @@
 # split) with Faster R-CNN: weight 1.2 / 0.4 / 0.2 gave -0.8 / +1.6 / +2.3 box AP over the
 # baseline (mean of 3 / 4 / 4 training seeds). The Mask R-CNN config reuses 0.2.
 # Train the teacher first: python tools/train.py configs/demo/faster-rcnn_teacher.py
-_base_ = './faster-rcnn_student.py'
+_base_ = './_base_/faster_rcnn_pair.py'
 
 work_dir = 'work_dirs/demo/faster-rcnn_reviewkd'
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='{{ fileDirname }}/faster-rcnn_teacher.py',
-    teacher_ckpt='work_dirs/demo/faster-rcnn_teacher/iter_900.pth',
     distillers=dict(
         reviewkd=dict(type='ReviewKD', student='neck', teacher='neck', mid_channels=128,
                       loss=dict(type='HCLLoss', loss_weight=0.2))))

@@ -3,15 +3,10 @@
 # ground-truth box (psi = 0.5). The loss stays off during the 50 warm-up iterations (the
 # original's 400 of a much longer schedule, scaled down); same schedule as the baseline.
 # Train the teacher first: python tools/train.py configs/demo/mask-rcnn_teacher.py
-_base_ = './mask-rcnn_student.py'
+_base_ = './_base_/mask_rcnn_pair.py'
 
 work_dir = 'work_dirs/demo/mask-rcnn_fgfi'
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='{{ fileDirname }}/mask-rcnn_teacher.py',
-    teacher_ckpt='work_dirs/demo/mask-rcnn_teacher/iter_900.pth',
     distillers=dict(
         fgfi=dict(type='FGFI', student='neck', teacher='neck', psi=0.5, adapter_kernel=3,
                   warmup_iters=50, warmup='step',

@@ -4,16 +4,9 @@
 # loss = 0.02 * sum of squared errors / (2 * Np), off for the first 400 iterations.
 # Compare with the student baseline ../baselines/faster-rcnn_r18_fpn_1x_coco.py (same schedule).
 # See the masks: python tools/visualize_fgfi_masks.py THIS_CONFIG --out-dir fgfi_masks
-_base_ = '../baselines/faster-rcnn_r18_fpn_1x_coco.py'
+_base_ = '../_base_/pairs/faster-rcnn_r101-r18.py'
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py',
-    teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
-    'faster_rcnn_r101_fpn_mstrain_3x_coco/'
-    'faster_rcnn_r101_fpn_mstrain_3x_coco_20210524_110822-4d4d2ca8.pth',
     distillers=dict(
         fgfi=dict(type='FGFI', student='neck', teacher='neck', psi=0.5, max_iou_over='all',
                   adapter_kernel=3, warmup_iters=400, warmup='step',

@@ -4,16 +4,9 @@
 # loss = 0.02 * sum of squared errors / (2 * Np), off for the first 400 iterations.
 # Compare with the student baseline ../baselines/mask-rcnn_r50_fpn_1x_coco.py (same schedule).
 # See the masks: python tools/visualize_fgfi_masks.py THIS_CONFIG --out-dir fgfi_masks
-_base_ = '../baselines/mask-rcnn_r50_fpn_1x_coco.py'
+_base_ = '../_base_/pairs/mask-rcnn_r101-r50.py'
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='mmdet::mask_rcnn/mask-rcnn_r101_fpn_ms-poly-3x_coco.py',
-    teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/mask_rcnn/'
-    'mask_rcnn_r101_fpn_mstrain-poly_3x_coco/'
-    'mask_rcnn_r101_fpn_mstrain-poly_3x_coco_20210524_200244-5675c317.pth',
     distillers=dict(
         fgfi=dict(type='FGFI', student='neck', teacher='neck', psi=0.5, max_iou_over='all',
                   adapter_kernel=3, warmup_iters=400, warmup='step',

@@ -1,14 +1,7 @@
 # FitNet: Faster R-CNN ResNet-101 (teacher) -> ResNet-18 (student) on FPN P2..P6.
-_base_ = '../baselines/faster-rcnn_r18_fpn_1x_coco.py'
+_base_ = '../_base_/pairs/faster-rcnn_r101-r18.py'
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py',
-    teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
-    'faster_rcnn_r101_fpn_mstrain_3x_coco/'
-    'faster_rcnn_r101_fpn_mstrain_3x_coco_20210524_110822-4d4d2ca8.pth',
     distillers=dict(
         fitnet=dict(type='FitNet', student='neck', teacher='neck',
                     loss=dict(type='FeatureMSELoss', loss_weight=1.0))))

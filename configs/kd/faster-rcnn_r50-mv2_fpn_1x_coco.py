@@ -3,16 +3,9 @@
 # temperature-softened class distributions (background included), times T^2.
 # T=1 and weight 1.0 are untuned defaults (the paper gives no KD hyper-parameters).
 # Compare with the student baseline ../baselines/faster-rcnn_mv2_fpn_1x_coco.py (same schedule).
-_base_ = '../baselines/faster-rcnn_mv2_fpn_1x_coco.py'
+_base_ = '../_base_/pairs/faster-rcnn_r50-mv2.py'
 
 model = dict(
-    _delete_=True,
-    type='mmkd.DistillationDetector',
-    student={{_base_.model}},
-    teacher='mmdet::faster_rcnn/faster-rcnn_r50_fpn_ms-3x_coco.py',
-    teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/'
-    'faster_rcnn_r50_fpn_mstrain_3x_coco/'
-    'faster_rcnn_r50_fpn_mstrain_3x_coco_20210524_110822-e10bd31c.pth',
     distillers=dict(
         kd=dict(type='KD', teacher='neck',
                 loss=dict(type='KDLoss', temperature=1.0, loss_weight=1.0))))

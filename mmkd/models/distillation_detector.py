@@ -1,69 +1,17 @@
 """The model users put in ``model = dict(type='mmkd.DistillationDetector', ...)``."""
-import copy
-import os.path as osp
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
-from mmengine.utils import get_installed_path
 from torch import Tensor
 
 from ..checkpoint import load_teacher_checkpoint
+from ..config import DetectorConfig, build_detector
+from ..engine.nonfinite import NonFiniteLossGuard
 from ..registry import MODELS
-from .recorder import FeatureRecorder, probe_feature_shapes
-
-DetectorConfig = Union[str, dict, ConfigDict]
-
-
-def resolve_config_path(path: str, role: str = 'config') -> str:
-    """A config file path, with ``package::relative/path.py`` (as in ``_base_``) resolved
-    to the file that package installs under ``.mim/configs``."""
-    resolved = path
-    if '::' in path:
-        package, relative = path.split('::', 1)
-        try:
-            resolved = osp.join(get_installed_path(package), '.mim', 'configs', relative)
-        except Exception:
-            raise FileNotFoundError(f"{role} config '{path}': package '{package}' is not "
-                                    'installed.') from None
-    if not osp.isfile(resolved):
-        raise FileNotFoundError(f"{role} config file '{path}' not found"
-                                + (f' (looked at {resolved})' if resolved != path else '') + '.')
-    return resolved
-
-
-def detector_config(cfg: DetectorConfig, role: str) -> ConfigDict:
-    """Turn a detector given as a config file, ``dict(cfg_path=..., **overrides)`` or an
-    inline model dict into the model dict mmdet builds."""
-    if isinstance(cfg, str):
-        cfg = dict(cfg_path=cfg)
-    if not isinstance(cfg, dict):
-        raise TypeError(f'{role} must be a model dict or a config path, got {type(cfg).__name__}')
-    cfg = copy.deepcopy(dict(cfg))
-    cfg_path = cfg.pop('cfg_path', None)
-    if cfg_path is None:
-        if 'type' not in cfg:
-            raise ValueError(f"{role} config has no 'type' and no 'cfg_path': give an mmdet "
-                             f"model dict or a config file such as "
-                             f"'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'.")
-        return ConfigDict(cfg)
-    model = Config.fromfile(resolve_config_path(cfg_path, role)).get('model')
-    if model is None:
-        raise ValueError(f"{role} config file {cfg_path} defines no 'model'.")
-    if cfg:  # overrides merge into the file's model like --cfg-options do
-        merged = Config(dict(model=model))
-        merged.merge_from_dict({f'model.{key}': value for key, value in cfg.items()})
-        model = merged.model
-    return model
-
-
-def build_detector(cfg: DetectorConfig, role: str):
-    from mmdet.registry import MODELS as MMDET_MODELS
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MMDET_MODELS.build(detector_config(cfg, role))
+from .level_pairing import pair_levels_by_stride
+from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
 
 
 @MODELS.register_module()
@@ -92,6 +40,17 @@ class DistillationDetector(BaseModel):
             teacher was trained with another normalisation than the student.
         eval_model: which model ``predict``/``tensor`` modes run: ``'student'`` or
             ``'teacher'`` (``tools/test.py --teacher``).
+        init_student_from_teacher: submodule names, e.g. ``('neck', 'bbox_head')``, whose
+            weights the student copies from the teacher once its checkpoint is loaded
+            (see :meth:`init_student_from_teacher`). Off by default. FGD's and MGD's
+            published configs start the student's neck and head this way, which gives
+            the student more than the distillation loss: say so when comparing methods.
+        nonfinite: what a training step with a NaN/inf loss does: ``'stop'`` (default)
+            raises an error naming the loss keys and the iteration before the step's
+            update is applied; ``'skip'`` drops that update and goes on, until
+            ``max_nonfinite_skips`` steps in a row were skipped (see
+            :class:`~mmkd.engine.NonFiniteLossGuard`).
+        max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
         init_cfg: mmengine init config.
     """
 
@@ -103,8 +62,12 @@ class DistillationDetector(BaseModel):
                  teacher_ckpt_strict: bool = True,
                  teacher_data_preprocessor: Optional[dict] = None,
                  eval_model: str = 'student',
+                 init_student_from_teacher: Sequence[str] = (),
+                 nonfinite: str = 'stop',
+                 max_nonfinite_skips: int = 10,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.loss_guard = NonFiniteLossGuard(nonfinite, max_nonfinite_skips)
         if eval_model not in ('student', 'teacher'):
             raise ValueError(f"eval_model must be 'student' or 'teacher', got {eval_model!r}")
         if not isinstance(distillers, dict) or not distillers:
@@ -120,28 +83,64 @@ class DistillationDetector(BaseModel):
         if teacher_ckpt is not None:
             load_teacher_checkpoint(self.teacher, teacher_ckpt, strict=teacher_ckpt_strict)
             self.teacher._is_init = True  # keep the loaded weights through init_weights()
+        self.init_student_from_teacher(init_student_from_teacher)
         self._freeze_teacher()
 
-        self.distillers = torch.nn.ModuleDict()
-        for name, cfg in distillers.items():
-            if 'direction' in cfg:
-                raise ValueError(f"distiller '{name}': 'direction' is an option of online "
-                                 "distillation; use type='mmkd.MutualDistillationDetector'.")
-            self.distillers[name] = MODELS.build(cfg)
-        student_specs = [s for d in self.distillers.values() for s in d.student_specs]
-        teacher_specs = [s for d in self.distillers.values() for s in d.teacher_specs]
-        self._check_teacher_specs(teacher_specs)
-        # Build-time checks and layer creation need the shapes the features will have.
-        student_shapes = probe_feature_shapes(self.student, student_specs, 'student')
-        teacher_shapes = probe_feature_shapes(self.teacher, teacher_specs, 'teacher')
-        for distiller in self.distillers.values():
-            distiller.build_layers(_flatten(student_shapes, distiller.student_specs),
-                                   _flatten(teacher_shapes, distiller.teacher_specs))
-            distiller.attach_models(self.student, self.teacher)
-        self.student_recorder = FeatureRecorder(self.student, student_specs, 'student')
-        self.teacher_recorder = FeatureRecorder(self.teacher, teacher_specs, 'teacher')
+        self.distillers = torch.nn.ModuleDict(
+            {name: self._build_distiller(name, cfg) for name, cfg in distillers.items()})
+        self._check_teacher_specs([s for d in self.distillers.values() for s in d.teacher_specs])
+        self.student_recorder, self.teacher_recorder = connect_distillers(
+            self.distillers.values(), self.student, self.teacher)
         self._teacher_backbone_only = all(
-            s.path == 'backbone' or s.path.startswith('backbone.') for s in teacher_specs)
+            s.path == 'backbone' or s.path.startswith('backbone.')
+            for s in self.teacher_recorder.specs)
+
+    # -------------------------------------------------- extension points of other hosts
+    # A host in which the teacher plays another role (MutualDistillationDetector: it
+    # trains) overrides these; nothing else of the training step depends on the role.
+    distiller_options: Tuple[str, ...] = ()  # per-entry options the host itself takes
+
+    def build_distiller(self, name: str, cfg: dict, **options) -> torch.nn.Module:
+        """Build the distiller of one ``distillers`` entry; ``options`` are the entry's
+        keys named in :attr:`distiller_options`."""
+        return MODELS.build(cfg)
+
+    def _build_distiller(self, name: str, cfg: dict) -> torch.nn.Module:
+        cfg = dict(cfg)
+        options = {key: cfg.pop(key) for key in self.distiller_options if key in cfg}
+        for key in cfg:
+            hosts = _hosts_taking(key)
+            if hosts:
+                raise ValueError(f"distiller '{name}': '{key}' is an option of "
+                                 f"{' / '.join(hosts)}; use type='mmkd.{hosts[0]}'.")
+        return self.build_distiller(name, cfg, **options)
+
+    def init_student_from_teacher(self, parts: Sequence[str]) -> None:
+        """Copy the teacher's parameters and buffers of each named submodule into the
+        student's, and mark the copies initialised so ``init_weights()`` (which the
+        Runner calls after building the model) keeps them. Without ``teacher_ckpt`` the
+        teacher is re-initialised afterwards, so the two then differ (tests only).
+
+        Raises:
+            ValueError: a part missing on either side, or of another architecture.
+        """
+        for part in ([parts] if isinstance(parts, str) else parts):
+            student_part = get_submodule(self.student, part, 'student')
+            teacher_state = get_submodule(self.teacher, part, 'teacher').state_dict()
+            student_state = student_part.state_dict()
+            for key in [*student_state, *(k for k in teacher_state if k not in student_state)]:
+                student_shape = tuple(student_state[key].shape) if key in student_state else None
+                teacher_shape = tuple(teacher_state[key].shape) if key in teacher_state else None
+                if student_shape != teacher_shape:
+                    raise ValueError(
+                        f"init_student_from_teacher: '{part}.{key}' is {student_shape} in the "
+                        f'student but {teacher_shape} in the teacher (None: absent). Only '
+                        'parts of the same architecture can be copied, e.g. the heads, or '
+                        'the neck when both backbones give the same channels.')
+            student_part.load_state_dict(teacher_state)
+            for module in student_part.modules():
+                if hasattr(module, '_is_init'):
+                    module._is_init = True
 
     def _freeze_teacher(self) -> None:
         self.teacher.requires_grad_(False)
@@ -156,23 +155,64 @@ class DistillationDetector(BaseModel):
                     'the frozen teacher only runs those parts. Distill features of '
                     "'backbone...' or 'neck...', or run head parts inside the distiller.")
 
-    def _teacher_normalization(self, cfg: Optional[dict]):
+    def _teacher_normalization(self, cfg: Optional[dict]) -> Optional[dict]:
+        """How to turn the student's batch into the teacher's: None when both models
+        normalise alike, else the student's ``mean``/``std`` to undo, whether to ``flip``
+        the channel order, and the teacher's ``mean``/``std`` (tensors of shape (C, 1, 1)).
+
+        The teacher's normalisation is ``cfg`` when given, otherwise its own config's
+        ``data_preprocessor`` (a caffe-style teacher gets caffe-style inputs).
+        """
+        student = _normalization(self.data_preprocessor)
         if cfg is None:
-            return None
-        unknown = set(cfg) - {'mean', 'std', 'bgr_to_rgb', 'rgb_to_bgr'}
-        if unknown or 'mean' not in cfg or 'std' not in cfg:
-            raise ValueError('teacher_data_preprocessor takes mean, std and bgr_to_rgb '
-                             f'(e.g. dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, '
-                             f'57.375], bgr_to_rgb=True)); got {dict(cfg)}')
-        student = self.data_preprocessor
-        if not getattr(student, '_enable_normalize', False):
-            raise ValueError("teacher_data_preprocessor needs the student's data_preprocessor "
-                             'to normalise with mean/std, so the raw image can be recovered.')
-        return dict(
-            mean=torch.tensor(cfg['mean'], dtype=torch.float32).view(-1, 1, 1),
-            std=torch.tensor(cfg['std'], dtype=torch.float32).view(-1, 1, 1),
-            flip=bool(cfg.get('bgr_to_rgb') or cfg.get('rgb_to_bgr'))
-            != bool(student._channel_conversion))
+            teacher = _normalization(self.teacher.data_preprocessor)
+            if teacher is None or student is None or _same_normalization(teacher, student):
+                return None
+            print_log(f"The teacher's data_preprocessor normalises otherwise than the "
+                      f"student's (teacher: {_describe_normalization(teacher)}; student: "
+                      f'{_describe_normalization(student)}): the teacher gets its own '
+                      'normalisation. Set teacher_data_preprocessor to override.',
+                      logger='current')
+        else:
+            unknown = set(cfg) - {'mean', 'std', 'bgr_to_rgb', 'rgb_to_bgr'}
+            if unknown or 'mean' not in cfg or 'std' not in cfg:
+                raise ValueError('teacher_data_preprocessor takes mean, std and bgr_to_rgb '
+                                 f'(e.g. dict(mean=[123.675, 116.28, 103.53], std=[58.395, '
+                                 f'57.12, 57.375], bgr_to_rgb=True)); got {dict(cfg)}')
+            if student is None:
+                raise ValueError("teacher_data_preprocessor needs the student's "
+                                 'data_preprocessor to be a DetDataPreprocessor, so the raw '
+                                 'image can be recovered.')
+            teacher = dict(mean=torch.tensor(cfg['mean'], dtype=torch.float32).view(-1, 1, 1),
+                           std=torch.tensor(cfg['std'], dtype=torch.float32).view(-1, 1, 1),
+                           bgr_to_rgb=bool(cfg.get('bgr_to_rgb') or cfg.get('rgb_to_bgr')))
+        return dict(mean=teacher['mean'], std=teacher['std'],
+                    student_mean=student['mean'], student_std=student['std'],
+                    flip=teacher['bgr_to_rgb'] != student['bgr_to_rgb'])
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+        """mmengine's training step, with the losses checked before the update: a
+        non-finite step stops training or, with ``nonfinite='skip'``, is not applied."""
+        # A skipped step leaves no trace: BatchNorm statistics its forward updated too.
+        buffers = ({name: b.clone() for name, b in self.named_buffers()}
+                   if self.loss_guard.mode == 'skip' else None)
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        loss, log_vars = super().parse_losses(losses)
+        if not self.loss_guard.check(log_vars, can_skip=True):
+            for name, buffer in self.named_buffers():
+                buffer.copy_(buffers[name])
+            return {k: v for k, v in log_vars.items() if bool(torch.isfinite(v).all())}
+        optim_wrapper.update_params(loss)
+        return log_vars
+
+    def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """mmengine's, plus the non-finite check: the path of mmengine's distributed
+        wrapper, which applies every update it gets (a bad step can only stop there)."""
+        loss, log_vars = super().parse_losses(losses)
+        self.loss_guard.check(log_vars, can_skip=False)
+        return loss, log_vars
 
     def train(self, mode: bool = True):
         """Switch the student and distillers; the frozen teacher always stays in eval."""
@@ -261,8 +301,7 @@ class DistillationDetector(BaseModel):
         norm = self.teacher_normalization
         if norm is None:
             return inputs
-        student = self.data_preprocessor
-        raw = inputs * student.std + student.mean
+        raw = inputs * norm['student_std'].to(inputs) + norm['student_mean'].to(inputs)
         if norm['flip']:
             raw = raw.flip(1)
         out = (raw - norm['mean'].to(raw)) / norm['std'].to(raw)
@@ -273,7 +312,67 @@ class DistillationDetector(BaseModel):
         return out
 
 
-def _flatten(shapes: dict, specs) -> Optional[List[torch.Size]]:
-    if any(shapes[spec] is None for spec in specs):
+def _normalization(preprocessor) -> Optional[dict]:
+    """``mean``, ``std`` (shape (C, 1, 1)) and ``bgr_to_rgb`` of an mmdet data
+    preprocessor (mean 0 and std 1 when it does not normalise); None when it is not an
+    image preprocessor that says."""
+    if not hasattr(preprocessor, '_enable_normalize'):
         return None
-    return [shape for spec in specs for shape in shapes[spec]]
+    if preprocessor._enable_normalize:
+        mean = preprocessor.mean.detach().float().cpu().view(-1, 1, 1)
+        std = preprocessor.std.detach().float().cpu().view(-1, 1, 1)
+    else:
+        mean, std = torch.zeros(1, 1, 1), torch.ones(1, 1, 1)
+    return dict(mean=mean, std=std, bgr_to_rgb=bool(preprocessor._channel_conversion))
+
+
+def _same_normalization(a: dict, b: dict) -> bool:
+    return (a['bgr_to_rgb'] == b['bgr_to_rgb']
+            and torch.equal(*torch.broadcast_tensors(a['mean'], b['mean']))
+            and torch.equal(*torch.broadcast_tensors(a['std'], b['std'])))
+
+
+def _describe_normalization(norm: dict) -> str:
+    return (f"mean {[round(v, 3) for v in norm['mean'].flatten().tolist()]}, std "
+            f"{[round(v, 3) for v in norm['std'].flatten().tolist()]}, bgr_to_rgb "
+            f"{norm['bgr_to_rgb']}")
+
+
+def connect_distillers(distillers: Iterable, student, teacher
+                       ) -> Tuple[FeatureRecorder, FeatureRecorder]:
+    """Give built distillers what they need from the two detectors.
+
+    Lets each distiller choose its features for these detectors, probes the channels
+    and strides of the features the distillers name, pairs levels of different strides
+    (:func:`pair_levels_by_stride`), builds the distillers' layers (adapters, ABFs, ...)
+    from them, attaches the models, and returns the (student, teacher) recorders that
+    hold those features during a forward pass.
+    """
+    distillers = list(distillers)
+    for distiller in distillers:
+        distiller.resolve_specs(student, teacher)
+    student_levels = probe_feature_levels(
+        student, [s for d in distillers for s in d.student_specs], 'student')
+    teacher_levels = probe_feature_levels(
+        teacher, [s for d in distillers for s in d.teacher_specs], 'teacher')
+    for distiller in distillers:
+        distiller.build_layers(*pair_levels_by_stride(
+            distiller, _flatten(student_levels, distiller.student_specs),
+            _flatten(teacher_levels, distiller.teacher_specs)))
+        distiller.attach_models(student, teacher)
+    return (FeatureRecorder(student, [s for d in distillers for s in d.student_specs], 'student'),
+            FeatureRecorder(teacher, [s for d in distillers for s in d.teacher_specs], 'teacher'))
+
+
+def _flatten(levels: dict, specs) -> Optional[List[FeatureLevel]]:
+    """The levels of ``specs`` in order, or None if any spec could not be probed."""
+    if any(levels[spec] is None for spec in specs):
+        return None
+    return [level for spec in specs for level in levels[spec]]
+
+
+def _hosts_taking(option: str) -> List[str]:
+    """Names of the registered hosts whose distiller entries take ``option``."""
+    return sorted(name for name, cls in MODELS.module_dict.items()
+                  if isinstance(cls, type) and issubclass(cls, DistillationDetector)
+                  and option in cls.distiller_options)

@@ -6,48 +6,9 @@ from torch import Tensor, nn
 
 from ..registry import MODELS
 from .distillation_detector import DistillationDetector
-from .distillers.base import BaseDistiller
+from .distillers import ReverseDistiller
 
 DIRECTIONS = ('student<-teacher', 'teacher<-student')
-
-
-@MODELS.register_module()
-class ReverseDistiller(BaseDistiller):
-    """Runs a distiller with the roles swapped: the *teacher* model learns from the
-    *student* model. Built by :class:`MutualDistillationDetector` for the distiller
-    entries with ``direction='teacher<-student'``; not meant to be written in configs.
-
-    The wrapped distiller sees the teacher model as its "student" (the learner: its
-    ``student`` specs are recorded on the teacher model, its adapters map teacher
-    channels to student channels, KD runs the student's box head on the teacher's
-    RoIs) and the student model as its "teacher" (the target).
-
-    Args:
-        distiller: config of the wrapped distiller (its ``student``/``teacher`` specs
-            name features of the learner = teacher model and of the target = student
-            model respectively; its schedule options apply).
-    """
-
-    def __init__(self, distiller: dict, init_cfg=None):
-        inner = MODELS.build(distiller)
-        super().__init__(inner.teacher_specs, inner.student_specs, init_cfg=init_cfg)
-        self.distiller = inner
-
-    def build_layers(self, student_shapes, teacher_shapes) -> None:
-        self.distiller.build_layers(teacher_shapes, student_shapes)
-
-    def attach_models(self, student, teacher) -> None:
-        self.distiller.attach_models(teacher, student)
-
-    def schedule_factor(self, iteration: int, epoch: int) -> float:
-        return self.distiller.schedule_factor(iteration, epoch)
-
-    def loss_names(self):
-        return self.distiller.loss_names()
-
-    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
-        return self.distiller(teacher_feats, student_feats, batch_data_samples)
 
 
 def _detach(values):
@@ -88,21 +49,16 @@ class MutualDistillationDetector(DistillationDetector):
     Args: as :class:`DistillationDetector`.
     """
 
-    def __init__(self, student, teacher, distillers: Dict[str, dict], **kwargs):
-        if isinstance(distillers, dict):
-            distillers = {name: self._directed(name, cfg) for name, cfg in distillers.items()}
-        super().__init__(student, teacher, distillers, **kwargs)
+    distiller_options = ('direction', )
 
-    @staticmethod
-    def _directed(name: str, cfg: dict) -> dict:
-        cfg = dict(cfg)
-        direction = cfg.pop('direction', 'student<-teacher')
+    def build_distiller(self, name: str, cfg: dict,
+                        direction: str = 'student<-teacher') -> nn.Module:
         if direction not in DIRECTIONS:
             raise ValueError(f"distiller '{name}': direction must be one of {DIRECTIONS}, "
                              f'got {direction!r}.')
         if direction == 'teacher<-student':
-            return dict(type='ReverseDistiller', distiller=cfg)
-        return cfg
+            cfg = dict(type='ReverseDistiller', distiller=cfg)
+        return super().build_distiller(name, cfg)
 
     def _freeze_teacher(self) -> None:
         """Nothing to freeze: the teacher keeps the trainable flags its config gives."""

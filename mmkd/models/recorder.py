@@ -16,7 +16,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-PROBE_IMAGE_SIZE = 128  # side of the zero image probe_feature_shapes runs
+# Side of the zero image the probe runs: a multiple of the largest FPN stride (128, P7)
+# so every stride is exact.
+PROBE_IMAGE_SIZE = 256
 
 _SPEC_RE = re.compile(r'^(?P<path>[A-Za-z_][\w.]*)'
                       r'(?:\[(?P<start>-?\d*)(?P<colon>:)?(?P<stop>-?\d*)\])?$')
@@ -118,10 +120,11 @@ class FeatureRecorder:
 
     def __init__(self, model: nn.Module, specs: Iterable[FeatureSpec], owner: str):
         self.owner = owner
+        self.specs: List[FeatureSpec] = list(specs)
         self.values: Dict[tuple, object] = {}
         self._active = False
         self._handles = []
-        for path, source in sorted({(spec.path, spec.source) for spec in specs}):
+        for path, source in sorted({(spec.path, spec.source) for spec in self.specs}):
             module = get_submodule(model, path, owner)
             self._handles.append(module.register_forward_hook(self._hook(path, source)))
 
@@ -157,14 +160,35 @@ class FeatureRecorder:
         self._handles.clear()
 
 
-@torch.no_grad()
-def probe_feature_shapes(model: nn.Module, specs: Iterable[FeatureSpec], owner: str,
-                         image_size: int = PROBE_IMAGE_SIZE
-                         ) -> Dict[FeatureSpec, Optional[List[torch.Size]]]:
-    """Shapes of the features named by ``specs`` for a 1x3xSxS input.
+@dataclass(frozen=True)
+class FeatureLevel:
+    """What the distillers know of one recorded level before training starts.
 
-    Runs ``model.extract_feat`` (backbone + neck) once in eval mode. Specs outside that
-    part of the model map to ``None``.
+    Args:
+        channels: C of the (N, C, H, W) feature map.
+        stride: input pixels per feature-map cell (4 for FPN's P2, 32 for ResNet's C5).
+        spec: the feature spec the level came from, e.g. ``'neck'``.
+        index: the level's position among the levels the spec selects.
+    """
+    channels: int
+    stride: int
+    spec: str
+    index: int = 0
+
+    def __str__(self) -> str:
+        return f'{self.spec}[{self.index}] ({self.channels} ch, stride {self.stride})'
+
+
+@torch.no_grad()
+def probe_feature_levels(model: nn.Module, specs: Iterable[FeatureSpec], owner: str
+                         ) -> Dict[FeatureSpec, Optional[List[FeatureLevel]]]:
+    """Channels and strides of the features named by ``specs``.
+
+    Runs ``model.extract_feat`` (backbone + neck) once, in eval mode, on a zero image of
+    side :data:`PROBE_IMAGE_SIZE`. Specs outside that part of the model map to ``None``.
+
+    Raises:
+        ValueError: a recorded value that is not an (N, C, H, W) feature map.
     """
     specs = list(specs)
     recorder = FeatureRecorder(model, specs, owner)
@@ -174,13 +198,27 @@ def probe_feature_shapes(model: nn.Module, specs: Iterable[FeatureSpec], owner: 
         param = next(model.parameters(), None)
         device = param.device if param is not None else 'cpu'
         with recorder.recording():
-            model.extract_feat(torch.zeros(1, 3, image_size, image_size, device=device))
+            model.extract_feat(
+                torch.zeros(1, 3, PROBE_IMAGE_SIZE, PROBE_IMAGE_SIZE, device=device))
             values = dict(recorder.values)
     finally:
         recorder.remove()
         model.train(was_training)
-    shapes = {}
+    levels = {}
     for spec in specs:
         value = values.get((spec.path, spec.source))
-        shapes[spec] = None if value is None else [f.shape for f in spec.select(value)]
-    return shapes
+        levels[spec] = None if value is None else [
+            _feature_level(feature, spec, index, owner)
+            for index, feature in enumerate(spec.select(value))]
+    return levels
+
+
+def _feature_level(feature, spec: FeatureSpec, index: int, owner: str) -> FeatureLevel:
+    if not isinstance(feature, Tensor) or feature.dim() != 4:
+        shape = tuple(feature.shape) if isinstance(feature, Tensor) else type(feature).__name__
+        raise ValueError(f"The {owner}'s '{spec}' level {index} is not an (N, C, H, W) "
+                         f'feature map (got {shape}). Name backbone or neck outputs.')
+    height, width = feature.shape[2:]
+    return FeatureLevel(channels=int(feature.shape[1]),
+                        stride=max(1, round(PROBE_IMAGE_SIZE / max(height, width))),
+                        spec=str(spec), index=index)

@@ -1,7 +1,13 @@
 from .base import BaseDistiller
+from .cwd import CWD
+from .fgd import FGD
 from .fgfi import FGFI
 from .fitnet import FitNet
 from .kd import KD
+from .mgd import MGD
+from .pkd import PKD
+from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
-__all__ = ['BaseDistiller', 'FGFI', 'FitNet', 'KD', 'ReviewKD']
+__all__ = ['BaseDistiller', 'CWD', 'FGD', 'FGFI', 'FitNet', 'KD', 'MGD', 'PKD', 'ReverseDistiller',
+           'ReviewKD']

@@ -6,7 +6,7 @@ import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..recorder import FeatureSpec, parse_specs
+from ..recorder import FeatureLevel, FeatureSpec, parse_specs
 
 
 class BaseDistiller(BaseModule, metaclass=ABCMeta):
@@ -48,14 +48,22 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
         self.end_iter = end_iter
         self.end_epoch = end_epoch
 
-    def build_layers(self, student_shapes: Optional[List[torch.Size]],
-                     teacher_shapes: Optional[List[torch.Size]]) -> None:
+    def resolve_specs(self, student, teacher) -> None:
+        """Choose the recorded features for these detectors, before anything is probed.
+
+        For distillers whose features depend on the detectors' heads (KD: one RoI
+        stage, a cascade or a dense head); feature distillers keep their configured
+        specs.
+        """
+
+    def build_layers(self, student_levels: Optional[List[FeatureLevel]],
+                     teacher_levels: Optional[List[FeatureLevel]]) -> None:
         """Create learnable layers and check compatibility, once, at model build.
 
         Args:
-            student_shapes / teacher_shapes: shape (1, C, H, W) of every recorded level
-                for a 1x3x128x128 input, or ``None`` where a spec lies outside
-                backbone + neck and could not be probed.
+            student_levels / teacher_levels: channels and stride of every recorded level
+                (specs in order, each shallow to deep), or ``None`` where a spec lies
+                outside backbone + neck and could not be probed.
         """
 
     def attach_models(self, student, teacher) -> None:

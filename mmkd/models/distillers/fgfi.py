@@ -6,10 +6,11 @@ import torch
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..recorder import PROBE_IMAGE_SIZE
+from ..layers import build_adapter
 from .base import BaseDistiller
+from .imitation_anchors import POINT_ANCHOR_SCALE, ImitationAnchors, find_prior_generator
 from .imitation_mask import MAX_IOU_OVER, imitation_masks
-from .shapes import check_level_shapes
+from .shapes import check_levels
 
 
 @MODELS.register_module()
@@ -18,12 +19,14 @@ class FGFI(BaseDistiller):
 
     Per level ``l``: ``adapter_l(s_l)`` (N, C_t, H, W) is compared with the teacher's
     ``t_l`` (N, C_t, H, W) at the locations of the imitation mask (N, H, W)
-    (:mod:`.imitation_mask`), built from the **student's own anchor generator** (its
-    anchors, strides and the batch padding) and each image's ground-truth boxes. Every
-    recorded level is matched to the anchor level of the same stride, so FPN outputs
-    (P2..P6 <-> the RPN's 5 levels) and backbone stages (C2..C5 <-> strides 4..32) both
-    work. The loss (:class:`ImitationLoss`) sums the squared error over masked locations
-    and channels of all levels and divides by ``2 * Np`` (positive locations, all levels).
+    (:mod:`.imitation_mask`), built from the **student's own priors** (its anchors,
+    strides and the batch padding) and each image's ground-truth boxes. Every recorded
+    level is matched to the prior level of the same stride, so FPN outputs (P2..P6 <-> the
+    RPN's 5 levels) and backbone stages (C2..C5 <-> strides 4..32) both work. Anchor-free
+    students (FCOS, RTMDet: point priors) get one virtual square anchor per location
+    (:mod:`.imitation_anchors`). The loss (:class:`ImitationLoss`) sums the squared error
+    over masked locations and channels of all levels and divides by ``2 * Np`` (positive
+    locations, all levels).
 
     Default loss weight, 0.02: the paper's ``lambda = 0.01`` applied to a sum over the
     512 channels of VGG16 conv5, i.e. ``0.01 * 512 / 2 = 2.56`` times the per-element
@@ -54,9 +57,12 @@ class FGFI(BaseDistiller):
             are post-ReLU; FPN outputs are signed, hence off by default).
         adapter_init_std: std of the normal init of the adapter weights (bias 0); the
             original's 1e-4 makes the adapter start near zero.
-        prior_generator: attribute path of the anchor generator in the student
-            (``'rpn_head.prior_generator'`` for Faster/Mask R-CNN,
-            ``'bbox_head.prior_generator'`` for RetinaNet).
+        prior_generator: attribute path of the prior generator in the student; ``None``
+            (default) takes ``'rpn_head.prior_generator'`` (two-stage detectors) or else
+            ``'bbox_head.prior_generator'`` (one-stage detectors).
+        point_anchor_scale: for point priors (anchor-free heads), the side of each
+            location's virtual square anchor in strides; default 4, RetinaNet's base
+            anchor. Unused with anchor priors.
         warmup_iters / warmup: default ``400`` / ``'step'``: the loss is off for the
             first 400 iterations, as in the original.
         **kwargs: other schedule options of :class:`BaseDistiller`.
@@ -71,7 +77,8 @@ class FGFI(BaseDistiller):
                  adapter_kernel: Optional[int] = 3,
                  adapter_relu: bool = False,
                  adapter_init_std: float = 1e-4,
-                 prior_generator: str = 'rpn_head.prior_generator',
+                 prior_generator: Optional[str] = None,
+                 point_anchor_scale: float = POINT_ANCHOR_SCALE,
                  warmup_iters: int = 400,
                  warmup: str = 'step',
                  **kwargs):
@@ -84,6 +91,9 @@ class FGFI(BaseDistiller):
         if adapter_kernel is not None and (adapter_kernel < 1 or adapter_kernel % 2 == 0):
             raise ValueError(f'FGFI: adapter_kernel must be an odd size >= 1 (or None for no '
                              f'adapter), got {adapter_kernel}.')
+        if not point_anchor_scale > 0:
+            raise ValueError(f'FGFI: point_anchor_scale must be > 0 (side of the virtual '
+                             f'anchor of a point prior, in strides), got {point_anchor_scale}.')
         self.loss = MODELS.build(loss)
         self.psi = psi
         self.max_iou_over = max_iou_over
@@ -91,65 +101,41 @@ class FGFI(BaseDistiller):
         self.adapter_relu = adapter_relu
         self.adapter_init_std = adapter_init_std
         self.prior_generator_path = prior_generator
+        self.point_anchor_scale = point_anchor_scale
         self.adapters = nn.ModuleList()
-        self.level_strides: List[Tuple[float, float]] = []
+        self.level_strides: List[int] = []
         self.anchor_levels: List[int] = []
         self._prior_generator = None  # the student's, attached without registering it
+        self._anchors: Optional[ImitationAnchors] = None
 
-    def build_layers(self, student_shapes, teacher_shapes) -> None:
-        check_level_shapes('FGFI', student_shapes, teacher_shapes,
-                           same_channels=self.adapter_kernel is None)
-        self.level_strides = [(PROBE_IMAGE_SIZE / s[3], PROBE_IMAGE_SIZE / s[2])
-                              for s in student_shapes]
-        self.adapters = nn.ModuleList()
-        for s, t in zip(student_shapes, teacher_shapes):
-            if self.adapter_kernel is None:
-                self.adapters.append(nn.Identity())
-                continue
-            conv = nn.Conv2d(s[1], t[1], self.adapter_kernel, padding=self.adapter_kernel // 2)
-            nn.init.normal_(conv.weight, std=self.adapter_init_std)
-            nn.init.zeros_(conv.bias)
-            self.adapters.append(nn.Sequential(conv, nn.ReLU()) if self.adapter_relu else conv)
+    def build_layers(self, student_levels, teacher_levels) -> None:
+        check_levels('FGFI', student_levels, teacher_levels,
+                     same_channels=self.adapter_kernel is None)
+        self.level_strides = [level.stride for level in student_levels]
+        self.adapters = nn.ModuleList(
+            build_adapter(s.channels, t.channels, self.adapter_kernel,
+                          init_std=self.adapter_init_std, relu=self.adapter_relu)
+            for s, t in zip(student_levels, teacher_levels))
 
     def attach_models(self, student, teacher) -> None:
-        generator = student
-        for name in self.prior_generator_path.split('.'):
-            generator = getattr(generator, name, None)
-        if generator is None or not hasattr(generator, 'single_level_grid_priors'):
-            raise ValueError(
-                f"FGFI builds its imitation masks from the student's anchors, but the student "
-                f"({type(student).__name__}) has no anchor generator at "
-                f"'{self.prior_generator_path}'. Use an anchor-based student (Faster/Mask "
-                "R-CNN: 'rpn_head.prior_generator') or set prior_generator= to its path "
-                "(RetinaNet: 'bbox_head.prior_generator').")
-        anchor_strides = [tuple(float(v) for v in stride) for stride in generator.strides]
-        self.anchor_levels = []
-        for level, stride in enumerate(self.level_strides):
-            matches = [i for i, a in enumerate(anchor_strides)
-                       if abs(a[0] - stride[0]) < 1e-6 and abs(a[1] - stride[1]) < 1e-6]
-            if not matches:
-                strides = ', '.join(_fmt(a) for a in anchor_strides)
-                raise ValueError(
-                    f'FGFI: distilled level {level} has stride {_fmt(stride)} but the '
-                    f"student's anchor generator ('{self.prior_generator_path}') only has "
-                    f'strides [{strides}]. Distil levels whose stride has anchors, e.g. '
-                    "'neck' or 'backbone' (strides 4..32).")
-            self.anchor_levels.append(matches[0])
+        path, generator = find_prior_generator(student, self.prior_generator_path)
+        self._anchors = ImitationAnchors(generator, path, self.level_strides,
+                                         self.point_anchor_scale)
+        self.anchor_levels = list(self._anchors.levels)
         object.__setattr__(self, '_prior_generator', generator)
 
     @torch.no_grad()
     def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]], batch_data_samples,
                         device) -> List[Tensor]:
         """Per distilled level, the (N, H, W) bool mask of the batch (no grad)."""
-        if self._prior_generator is None:
+        if self._anchors is None:
             raise RuntimeError('FGFI.attach_models(student, teacher) must run before the '
                                'masks can be computed (DistillationDetector does it).')
         featmap_sizes = [tuple(int(v) for v in size) for size in featmap_sizes]
         if len(featmap_sizes) != len(self.anchor_levels):
             raise ValueError(f'FGFI expected {len(self.anchor_levels)} feature levels, got '
                              f'{len(featmap_sizes)}.')
-        anchors = [self._prior_generator.single_level_grid_priors(size, level, device=device)
-                   for size, level in zip(featmap_sizes, self.anchor_levels)]
+        anchors = [self._anchors(size, level, device) for level, size in enumerate(featmap_sizes)]
         boxes = [sample.gt_instances.bboxes for sample in batch_data_samples]
         shapes = [sample.img_shape[:2] for sample in batch_data_samples]
         return imitation_masks(anchors, featmap_sizes, boxes, shapes, self.psi,
@@ -165,8 +151,3 @@ class FGFI(BaseDistiller):
                                      student_feats[0].device)
         adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
         return dict(loss=self.loss(adapted, teacher_feats, masks))
-
-
-def _fmt(stride: Tuple[float, float]) -> str:
-    w, h = stride
-    return f'{w:g}' if w == h else f'{w:g}x{h:g}'

@@ -5,8 +5,9 @@ from typing import Dict, List
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from ..layers import build_adapter
 from .base import BaseDistiller
-from .shapes import check_level_shapes
+from .shapes import check_levels
 
 
 @MODELS.register_module()
@@ -29,15 +30,12 @@ class FitNet(BaseDistiller):
         self.adapter_kernel = adapter_kernel
         self.adapters = nn.ModuleList()
 
-    def build_layers(self, student_shapes, teacher_shapes) -> None:
-        check_level_shapes('FitNet', student_shapes, teacher_shapes,
-                           same_channels=self.adapter_kernel is None)
-        for s, t in zip(student_shapes, teacher_shapes):
-            if self.adapter_kernel is None:
-                self.adapters.append(nn.Identity())
-            else:
-                self.adapters.append(nn.Conv2d(s[1], t[1], self.adapter_kernel,
-                                               padding=self.adapter_kernel // 2))
+    def build_layers(self, student_levels, teacher_levels) -> None:
+        check_levels('FitNet', student_levels, teacher_levels,
+                     same_channels=self.adapter_kernel is None)
+        self.adapters = nn.ModuleList(
+            build_adapter(s.channels, t.channels, self.adapter_kernel)
+            for s, t in zip(student_levels, teacher_levels))
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                 batch_data_samples) -> Dict[str, Tensor]:

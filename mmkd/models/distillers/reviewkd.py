@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ..layers import ABF
 from .base import BaseDistiller
-from .shapes import check_level_shapes
+from .shapes import check_levels
 
 
 @MODELS.register_module()
@@ -51,21 +51,20 @@ class ReviewKD(BaseDistiller):
         self.loss = MODELS.build(loss)
         self.abfs = nn.ModuleList()  # abfs[i] serves level i (shallow to deep)
 
-    def build_layers(self, student_shapes, teacher_shapes) -> None:
-        check_level_shapes('ReviewKD', student_shapes, teacher_shapes)
-        sizes = [tuple(s[2:]) for s in student_shapes]
-        for level in range(1, len(sizes)):
-            if sizes[level][0] > sizes[level - 1][0] or sizes[level][1] > sizes[level - 1][1]:
+    def build_layers(self, student_levels, teacher_levels) -> None:
+        check_levels('ReviewKD', student_levels, teacher_levels)
+        for level in range(1, len(student_levels)):
+            if student_levels[level].stride < student_levels[level - 1].stride:
                 raise ValueError(
-                    f'ReviewKD: the levels must go from shallow to deep (sizes not '
-                    f'increasing), but level {level} is {sizes[level]} after '
-                    f'{sizes[level - 1]} (sizes {sizes} for a 128x128 input). List the '
-                    "specs shallow first, e.g. ['backbone.layer3', 'backbone.layer4'].")
-        last = len(student_shapes) - 1
+                    f'ReviewKD: the levels must go from shallow to deep (strides not '
+                    f'decreasing), but level {level} is {student_levels[level]} after '
+                    f'{student_levels[level - 1]}. List the specs shallow first, e.g. '
+                    "['backbone.layer3', 'backbone.layer4'].")
+        last = len(student_levels) - 1
         self.abfs = nn.ModuleList(
-            ABF(int(s[1]), self.mid_channels, int(t[1]), fuse=level < last,
+            ABF(s.channels, self.mid_channels, t.channels, fuse=level < last,
                 norm_cfg=self.norm_cfg)
-            for level, (s, t) in enumerate(zip(student_shapes, teacher_shapes)))
+            for level, (s, t) in enumerate(zip(student_levels, teacher_levels)))
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                 batch_data_samples) -> Dict[str, Tensor]:

@@ -1,12 +1,13 @@
 """Build-time checks shared by the feature distillers."""
 from typing import List, Optional
 
-import torch
+from ..recorder import FeatureLevel
 
 
-def check_level_shapes(name: str, student: Optional[List[torch.Size]],
-                       teacher: Optional[List[torch.Size]], same_channels: bool = False) -> None:
-    """Check that student and teacher give the same number of levels of matching sizes.
+def check_levels(name: str, student: Optional[List[FeatureLevel]],
+                 teacher: Optional[List[FeatureLevel]], same_channels: bool = False) -> None:
+    """Check that student and teacher give the same number of levels, pairwise of the
+    same stride (and channels, with ``same_channels``).
 
     Raises:
         ValueError: naming the level and the mismatch, with the fix.
@@ -19,15 +20,13 @@ def check_level_shapes(name: str, student: Optional[List[torch.Size]],
             f'{name}: the student specs give {len(student)} level(s) but the teacher specs '
             f'give {len(teacher)}. Select matching levels, e.g. "neck[:4]" on both sides.')
     for level, (s, t) in enumerate(zip(student, teacher)):
-        if len(s) != 4 or len(t) != 4:
-            raise ValueError(f'{name}: level {level} is not an (N, C, H, W) feature map '
-                             f'(student {tuple(s)}, teacher {tuple(t)}).')
-        if s[2:] != t[2:]:
+        if s.stride != t.stride:
             raise ValueError(
-                f'{name}: level {level} has spatial size {tuple(s[2:])} on the student but '
-                f'{tuple(t[2:])} on the teacher for a 128x128 input: the two features have '
-                'different strides. Pair levels of the same stride.')
-        if same_channels and s[1] != t[1]:
+                f'{name}: level {level} has stride {s.stride} on the student ({s.spec}) but '
+                f'{t.stride} on the teacher ({t.spec}): the two features have different '
+                'strides. Pair levels of the same stride.')
+        if same_channels and s.channels != t.channels:
             raise ValueError(
-                f'{name}: level {level} has {s[1]} channels on the student but {t[1]} on the '
-                'teacher. Enable the adapter so the student is projected to the teacher.')
+                f'{name}: level {level} has {s.channels} channels on the student but '
+                f'{t.channels} on the teacher. Enable the adapter so the student is '
+                'projected to the teacher.')

@@ -1,6 +1,12 @@
+from .binary_kd_loss import BinaryKDLoss
+from .cwd_loss import ChannelWiseDivergenceLoss
 from .feature_mse import FeatureMSELoss
+from .fgd_loss import FGDLoss
 from .hcl import HCLLoss
 from .imitation import ImitationLoss
 from .kd_loss import KDLoss
+from .mgd_loss import MGDLoss
+from .pkd_loss import PKDLoss
 
-__all__ = ['FeatureMSELoss', 'HCLLoss', 'ImitationLoss', 'KDLoss']
+__all__ = ['BinaryKDLoss', 'ChannelWiseDivergenceLoss', 'FeatureMSELoss', 'FGDLoss', 'HCLLoss',
+           'ImitationLoss', 'KDLoss', 'MGDLoss', 'PKDLoss']

@@ -1,0 +1,100 @@
+"""Which detector families and methods the demo and the benchmarks can run, read from
+the configs present (and the distiller registry), so adding either needs no code.
+
+Naming conventions:
+
+* demo: ``configs/demo/<detector>_teacher.py`` and ``<detector>_student.py`` make a
+  detector family (``faster-rcnn``, ``mask-rcnn``, ...); every other
+  ``configs/demo/<detector>_<method>.py`` is a method (a distillation config of that
+  student and teacher; bases live in ``configs/demo/_base_/``);
+* repository pairs: ``configs/_base_/pairs/<detector>_<pair>.py`` is a pair, and
+  ``configs/<method>/<detector>_<pair>_fpn_1x_coco.py`` its config for a method; the
+  student alone is ``configs/baselines/<detector>_<student>_fpn_1x_coco.py``.
+"""
+import functools
+import glob
+import os.path as osp
+from typing import Dict, List, NamedTuple, Tuple
+
+from mmengine.config import Config
+
+from mmkd.config import is_distillation_config
+from . import CONFIGS
+
+DEMO_CONFIGS = osp.join(CONFIGS, 'demo')
+BASELINE = 'baseline'  # the demo's name for the student trained alone
+
+
+@functools.lru_cache(maxsize=None)
+def distiller_types(config: str) -> Tuple[str, ...]:
+    """The distiller types a config uses, e.g. ``('FitNet', )`` (none for a detector)."""
+    model = Config.fromfile(config).model
+    if not is_distillation_config(model):
+        return ()
+    return tuple(str(d['type']).split('.')[-1] for d in model.get('distillers', {}).values())
+
+
+class Method(NamedTuple):
+    """A demo method: the student baseline or one distillation config."""
+    name: str    # 'fitnet' of faster-rcnn_fitnet.py; 'baseline'
+    config: str  # its config file
+
+    @property
+    def label(self) -> str:
+        """'+ FitNet' (the distillers of the config); 'student baseline'."""
+        if self.name == BASELINE:
+            return 'student baseline'
+        return '+ ' + ' + '.join(distiller_types(self.config))
+
+    def unregistered(self) -> List[str]:
+        """Distiller types of the config that this mmkd install does not register."""
+        from mmkd.registry import MODELS
+        return [t for t in distiller_types(self.config) if t not in MODELS.module_dict]
+
+
+def demo_config(detector: str, name: str, config_dir: str = DEMO_CONFIGS) -> str:
+    """``configs/demo/<detector>_<name>.py``."""
+    return osp.join(config_dir, f'{detector}_{name}.py')
+
+
+def demo_detectors(config_dir: str = DEMO_CONFIGS) -> List[str]:
+    """The detector families that have a demo teacher and student config."""
+    return sorted(osp.basename(p)[:-len('_teacher.py')]
+                  for p in glob.glob(osp.join(config_dir, '*_teacher.py'))
+                  if osp.isfile(p[:-len('_teacher.py')] + '_student.py'))
+
+
+def demo_methods(detector: str, config_dir: str = DEMO_CONFIGS) -> Dict[str, Method]:
+    """The baseline, then every other ``<detector>_<method>.py`` config, by name (found
+    by file name only: the configs are read when a method's label or distillers are
+    asked for)."""
+    methods = {BASELINE: Method(BASELINE, demo_config(detector, 'student', config_dir))}
+    for path in sorted(glob.glob(demo_config(detector, '*', config_dir))):
+        name = osp.basename(path)[len(detector) + 1:-len('.py')]
+        if name not in ('teacher', 'student'):
+            methods[name] = Method(name, path)
+    return methods
+
+
+def repository_pairs() -> Dict[str, List[str]]:
+    """Detector family -> its teacher-student pairs in ``configs/_base_/pairs/``."""
+    pairs: Dict[str, List[str]] = {}
+    for path in sorted(glob.glob(osp.join(CONFIGS, '_base_', 'pairs', '*_*.py'))):
+        detector, pair = osp.basename(path)[:-len('.py')].split('_', 1)
+        pairs.setdefault(detector, []).append(pair)
+    return pairs
+
+
+def repository_methods(detector: str, pair: str) -> Dict[str, str]:
+    """Method -> config of ``detector`` on ``pair``, for every ``configs/<method>/``
+    folder that has one."""
+    name = f'{detector}_{pair}_fpn_1x_coco.py'
+    return {osp.basename(osp.dirname(p)): p
+            for p in sorted(glob.glob(osp.join(CONFIGS, '*', name)))
+            if not osp.basename(osp.dirname(p)).startswith('_')}
+
+
+def repository_baseline(detector: str, pair: str) -> str:
+    """The student-only config of a repository pair."""
+    student = pair.split('-', 1)[1]
+    return osp.join(CONFIGS, 'baselines', f'{detector}_{student}_fpn_1x_coco.py')

@@ -1,0 +1,77 @@
+"""What a finished ``tools/train.py`` run logged: the final COCO metrics, loss curves and
+time per iteration (from mmengine's ``vis_data/scalars.json``), and the checkpoint it
+ended on; plus the one-line progress summaries of its console log."""
+import json
+import os
+import os.path as osp
+import re
+import statistics
+from typing import Optional
+
+_ITER_LINE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)\s+time: ([\d.]+)'
+                        r'.*?\sloss: ([\d.]+)')
+
+
+def progress_line(line: str) -> Optional[str]:
+    """A short summary of a training iteration or COCO result line of the Runner's log
+    (None for other lines)."""
+    match = _ITER_LINE.search(line)
+    if match:
+        it, total, eta, sec, loss = match.groups()
+        return f'      iter {int(it):>4}/{total}  loss {float(loss):.3f}  ' \
+               f'{float(sec):.2f} s/iter  eta {eta}'
+    for kind in ('bbox', 'segm'):
+        if f'{kind}_mAP_copypaste' in line:
+            values = line.split('copypaste:')[-1].split()
+            return (f'      {kind} AP {values[0]}  AP50 {values[1]}  AP75 {values[2]}  '
+                    '(val, COCO metric)')
+    return None
+
+
+def ap_metrics(coco: dict) -> dict:
+    """``bbox_mAP_50`` style keys (fractions) -> ``bbox_AP50`` (percent)."""
+    out = {}
+    for kind in ('bbox', 'segm'):
+        for name, key in (('AP', 'mAP'), ('AP50', 'mAP_50'), ('AP75', 'mAP_75'),
+                          ('APs', 'mAP_s'), ('APm', 'mAP_m')):
+            value = coco.get(f'{kind}_{key}')
+            if value is not None:
+                out[f'{kind}_{name}'] = round(100 * value, 2)
+    return out
+
+
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint a run saved last (mmengine's ``last_checkpoint`` record)."""
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return f.read().strip() or None
+
+
+def read_run(work_dir: str) -> dict:
+    """``dict(metrics, curves, checkpoint, sec_per_iter)`` of the run in ``work_dir``:
+    metrics of its final evaluation (percent), per logged iteration the summed detection
+    (``loss_*``) and distillation (``distill_*``) losses, the median time per iteration."""
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
+    if not runs:
+        raise FileNotFoundError(f'No vis_data/scalars.json under {work_dir}: the run did not '
+                                'log (see its train.log).')
+    metrics, curves, times = None, dict(iter=[], detection=[], distill=[]), []
+    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+        for line in f:
+            row = json.loads(line)
+            if any(k.startswith('coco/') for k in row):
+                metrics = {k[len('coco/'):]: v for k, v in row.items() if k.startswith('coco/')}
+            elif 'iter' in row and 'loss' in row:
+                curves['iter'].append(row['iter'])
+                curves['detection'].append(sum(v for k, v in row.items()
+                                               if k.startswith('loss_')))
+                curves['distill'].append(sum(v for k, v in row.items()
+                                             if k.startswith('distill_')))
+                times.append(row['time'])
+    if metrics is None:
+        raise ValueError(f'The run in {work_dir} logged no COCO metrics (no val at the end?).')
+    return dict(metrics=ap_metrics(metrics), curves=curves, checkpoint=last_checkpoint(work_dir),
+                sec_per_iter=statistics.median(times) if times else None)

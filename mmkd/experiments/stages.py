@@ -1,0 +1,108 @@
+"""A demo stage: one ``tools/train.py`` run in a subprocess, its console reduced to
+progress lines, its record cached in its work dir so a rerun with the same settings
+reuses it."""
+import hashlib
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+from mmengine.config import Config
+
+from . import ROOT
+from .logs import progress_line, read_run
+from .report import duration
+
+TRAIN = osp.join(ROOT, 'tools', 'train.py')
+
+
+def shown_path(path: str) -> str:
+    """``path`` relative to the repository root when it is inside it."""
+    relative = osp.relpath(path, ROOT)
+    return path if relative.startswith('..') else relative
+
+
+def config_digest(config: str) -> str:
+    """A digest of the resolved config (its bases included)."""
+    text = json.dumps(Config.fromfile(config).to_dict(), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+class Stage:
+    """One tools/train.py run: config, work dir, ``--cfg-options``, a label to show and
+    its number of iterations."""
+
+    def __init__(self, name: str, config: str, work_dir: str, options: List[str],
+                 label: str, iters: int):
+        self.name, self.config, self.work_dir = name, config, work_dir
+        self.options, self.label, self.iters = options, label, iters
+        self.depends_on: Optional[str] = None  # the teacher run a distilled student learns from
+
+    @property
+    def command(self) -> List[str]:
+        cmd = [sys.executable, TRAIN, self.config, '--work-dir', self.work_dir]
+        return cmd + (['--cfg-options', *self.options] if self.options else [])
+
+    def key(self) -> dict:
+        """What a finished run must match to be reused."""
+        return dict(config=shown_path(self.config), digest=config_digest(self.config),
+                    options=self.options, teacher=self.depends_on)
+
+
+def train(stage: Stage, env: dict, verbose: bool) -> None:
+    """Run tools/train.py, logging everything to train.log and showing the progress."""
+    if osp.isdir(stage.work_dir):
+        shutil.rmtree(stage.work_dir)
+    os.makedirs(stage.work_dir)
+    log_path = osp.join(stage.work_dir, 'train.log')
+    with open(log_path, 'w') as log:
+        log.write(' '.join(stage.command) + '\n')
+        log.flush()
+        proc = subprocess.Popen(stage.command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in proc.stdout:
+            log.write(line)
+            shown = line.rstrip() if verbose else progress_line(line)
+            if shown:
+                print(shown, flush=True)
+        code = proc.wait()
+    if code != 0:
+        with open(log_path) as f:
+            tail = f.readlines()[-25:]
+        sys.stderr.write(''.join(tail))
+        raise SystemExit(f'Stage "{stage.label}" failed (exit code {code}); full log: '
+                         f'{log_path}\nThe command was: {" ".join(stage.command)}')
+
+
+def run_stage(stage: Stage, env: dict, retrain: bool, verbose: bool, index: int,
+              total: int, started: float) -> dict:
+    """Train (or reuse) one stage; returns its record (metrics, curves, checkpoint,
+    seconds, ...) with ``reused``."""
+    record_path = osp.join(stage.work_dir, 'demo_stage.json')
+    elapsed = duration(time.perf_counter() - started)
+    head = f'[{index}/{total}, {elapsed} elapsed] {stage.label}: '
+    if not retrain and osp.isfile(record_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        if record.get('key') == stage.key():
+            print(head + f'reusing the finished run in {stage.work_dir} '
+                  f"(box AP {record['metrics']['bbox_AP']:.1f})", flush=True)
+            return dict(record, reused=True)
+    print(head + f'{stage.iters} iterations of python tools/train.py '
+          f'{shown_path(stage.config)} (log: {stage.work_dir}/train.log)', flush=True)
+    start = time.perf_counter()
+    train(stage, env, verbose)
+    seconds = time.perf_counter() - start
+    record = dict(read_run(stage.work_dir), key=stage.key(), seconds=round(seconds, 1),
+                  finished=time.strftime('%Y-%m-%d %H:%M:%S'))
+    with open(record_path, 'w') as f:
+        json.dump(record, f)
+    metrics = record['metrics']
+    print('      ' + f'done in {duration(seconds)}: box AP {metrics["bbox_AP"]:.1f}'
+          + (f', mask AP {metrics["segm_AP"]:.1f}' if 'segm_AP' in metrics else ''),
+          flush=True)
+    return dict(record, reused=False)

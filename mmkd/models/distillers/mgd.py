@@ -1,0 +1,59 @@
+"""MGD (Yang et al., ECCV 2022): the student's feature, with random positions masked out,
+must be enough for a small generator to rebuild the teacher's whole feature."""
+from typing import Dict, List, Optional
+
+from torch import Tensor, nn
+
+from ...registry import MODELS
+from ..layers import MGDGenerator, build_adapter
+from .base import BaseDistiller
+from .shapes import check_levels
+
+
+@MODELS.register_module()
+class MGD(BaseDistiller):
+    """Per level: ``loss(generator(mask(align(s))), t)`` with :class:`MGDGenerator` and
+    :class:`MGDLoss`.
+
+    ``align`` is a 1x1 conv (student C -> teacher C) on levels whose channels differ,
+    the identity otherwise. The aligners and generators train with the student and are
+    not part of it: an export keeps only the ``student.`` weights.
+
+    Args:
+        student / teacher: feature specs (see :class:`BaseDistiller`); default ``'neck'``
+            (the 5 FPN levels of one-stage configs; two-stage ones use ``'neck[:4]'``).
+        mask_ratio: ``lambda``, share of masked positions; 0.65 one-stage, 0.45 two-stage.
+        loss: loss config; default ``dict(type='MGDLoss', loss_weight=2e-5)`` (one-stage;
+            two-stage configs use 5e-7).
+        adapter_kernel: kernel size of the aligner on levels whose channels differ;
+            ``None`` refuses such levels.
+        **kwargs: schedule options of :class:`BaseDistiller`.
+    """
+
+    def __init__(self, student='neck', teacher=None, mask_ratio: float = 0.65,
+                 loss: dict = dict(type='MGDLoss', loss_weight=2e-5),
+                 adapter_kernel: Optional[int] = 1, **kwargs):
+        super().__init__(student, teacher, **kwargs)
+        if not 0 <= mask_ratio < 1:
+            raise ValueError(f'MGD: mask_ratio must be in [0, 1), got {mask_ratio}.')
+        self.mask_ratio = mask_ratio
+        self.loss = MODELS.build(loss)
+        self.adapter_kernel = adapter_kernel
+        self.adapters = nn.ModuleList()
+        self.generators = nn.ModuleList()
+
+    def build_layers(self, student_levels, teacher_levels) -> None:
+        check_levels('MGD', student_levels, teacher_levels,
+                     same_channels=self.adapter_kernel is None)
+        self.adapters = nn.ModuleList(
+            build_adapter(s.channels, t.channels,
+                          self.adapter_kernel if s.channels != t.channels else None)
+            for s, t in zip(student_levels, teacher_levels))
+        self.generators = nn.ModuleList(
+            MGDGenerator(t.channels, self.mask_ratio) for t in teacher_levels)
+
+    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+                batch_data_samples) -> Dict[str, Tensor]:
+        generated = [generator(adapter(f)) for adapter, generator, f
+                     in zip(self.adapters, self.generators, student_feats)]
+        return dict(loss=self.loss(generated, teacher_feats))

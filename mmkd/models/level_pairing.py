@@ -1,0 +1,86 @@
+"""Pairing student and teacher feature levels by stride.
+
+Detectors of different families put their FPN levels at different strides: Faster/Mask
+R-CNN's P2..P6 are strides 4..64, RetinaNet's and FCOS's P3..P7 strides 8..128,
+RTMDet's P3..P5 strides 8..32. When a distiller names one whole feature on each side
+(e.g. ``student='neck', teacher='neck'``) whose levels cover different strides, both
+sides are narrowed to the strides they share (P3..P6 for a Mask R-CNN teacher and a
+RetinaNet student), and the pairing is logged once. Explicit slices (``'neck[1:]'``)
+are never changed.
+"""
+import dataclasses
+import logging
+from typing import List, Optional, Tuple
+
+from mmengine.logging import print_log
+
+from .recorder import FeatureLevel, FeatureSpec
+
+Levels = Optional[List[FeatureLevel]]
+
+
+def pair_levels_by_stride(distiller, student_levels: Levels,
+                          teacher_levels: Levels) -> Tuple[Levels, Levels]:
+    """The (student, teacher) levels of ``distiller`` restricted to their common strides.
+
+    Applies when the distiller names exactly one spec on each side, neither selects
+    levels, both were probed, and their strides differ; the distiller's
+    ``student_specs`` / ``teacher_specs`` are then replaced by the matching slices, so
+    the recorders select the paired levels during training. Otherwise the levels are
+    returned unchanged.
+
+    Raises:
+        ValueError: the two sides share no stride, or the shared strides are not one
+            contiguous run of levels on each side.
+    """
+    if (student_levels is None or teacher_levels is None
+            or len(distiller.student_specs) != 1 or len(distiller.teacher_specs) != 1):
+        return student_levels, teacher_levels
+    student_spec, teacher_spec = distiller.student_specs[0], distiller.teacher_specs[0]
+    if student_spec.index is not None or teacher_spec.index is not None:
+        return student_levels, teacher_levels
+    student_strides = [level.stride for level in student_levels]
+    teacher_strides = [level.stride for level in teacher_levels]
+    if student_strides == teacher_strides:
+        return student_levels, teacher_levels
+
+    name = type(distiller).__name__
+    described = (f"the student's '{student_spec}' has strides {student_strides} and the "
+                 f"teacher's '{teacher_spec}' strides {teacher_strides}")
+    common = [stride for stride in student_strides if stride in teacher_strides]
+    if not common:
+        raise ValueError(
+            f'{name}: {described}; no stride is shared, so no level can be paired. Distil '
+            'features of a common stride (e.g. backbone stages, or necks with overlapping '
+            'levels).')
+    student_slice = _contiguous_slice(student_strides, common)
+    teacher_slice = _contiguous_slice(teacher_strides, common)
+    if student_slice is None or teacher_slice is None:
+        raise ValueError(
+            f'{name}: {described}; the shared strides {common} are not one run of '
+            "consecutive levels on both sides. Pair the levels with explicit slices, "
+            "e.g. student='neck[:4]', teacher='neck[1:]'.")
+    student_spec = _sliced(student_spec, student_slice, len(student_levels))
+    teacher_spec = _sliced(teacher_spec, teacher_slice, len(teacher_levels))
+    print_log(f"{name}: {described}; paired by stride: student '{student_spec}' <-> teacher "
+              f"'{teacher_spec}' (strides {common}).", logger='current', level=logging.INFO)
+    distiller.student_specs, distiller.teacher_specs = [student_spec], [teacher_spec]
+    return (_relabel(student_levels[slice(*student_slice)], student_spec),
+            _relabel(teacher_levels[slice(*teacher_slice)], teacher_spec))
+
+
+def _contiguous_slice(strides: List[int], common: List[int]) -> Optional[Tuple[int, int]]:
+    """(start, stop) of the levels whose strides are ``common``, in that order, or None."""
+    start = strides.index(common[0])
+    stop = start + len(common)
+    return (start, stop) if strides[start:stop] == common else None
+
+
+def _sliced(spec: FeatureSpec, bounds: Tuple[int, int], count: int) -> FeatureSpec:
+    start, stop = bounds
+    return dataclasses.replace(spec, index=(start or None, None if stop == count else stop))
+
+
+def _relabel(levels: List[FeatureLevel], spec: FeatureSpec) -> List[FeatureLevel]:
+    return [dataclasses.replace(level, spec=str(spec), index=index)
+            for index, level in enumerate(levels)]
