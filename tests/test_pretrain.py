@@ -83,7 +83,7 @@ def test_pretraining_writes_a_classifier_checkpoint(run):
     assert weights['head.fc.weight'].shape == (4, 128)  # 3 shapes + background
     assert checkpoint['meta']['classes'] == ['rectangle', 'ellipse', 'triangle', 'background']
     assert 0 <= record['accuracy'] <= 100
-    # trained: the runner's SGD steps moved the weights away from their initialisation
+    # the Runner ran two training iterations (BN layers in training mode count them)
     assert weights['backbone.layer4.1.bn2.num_batches_tracked'] == 2
 
 
@@ -121,8 +121,12 @@ def test_detector_backbone_loads_every_pretrained_weight(run, config):
 def test_key_mismatch_is_an_error(run, tmp_path):
     _, record = run
     check_backbone_checkpoint(osp.join(CONFIGS, 'faster-rcnn_student.py'), record['checkpoint'])
-    # the student's ResNet-18 x0.25 weights do not fit the teacher's ResNet-34 x0.5
-    with pytest.raises(ValueError, match=r'missing keys \(layer1\.2\..*shape-mismatched'):
+    # The student's ResNet-18 x0.25 weights do not fit the teacher's ResNet-34 x0.5
+    # (36 convs, 36 BNs: 216 keys). All 120 ResNet-18 names exist in it; the 100 tensors
+    # other than the 20 BN counters differ in width. Missing: 216 - 20 loaded counters -
+    # the 16 counters the ResNet-34's other BNs fill in themselves = 180.
+    with pytest.raises(ValueError, match=r'180 missing keys \(conv1\.weight.*no unexpected '
+                                         r'keys; 100 shape-mismatched keys'):
         check_backbone_checkpoint(osp.join(CONFIGS, 'faster-rcnn_teacher.py'),
                                   record['checkpoint'])
     weights = torch.load(record['checkpoint'], weights_only=True)['state_dict']

@@ -7,18 +7,19 @@ Naming conventions:
   detector family (``faster-rcnn``, ``mask-rcnn``, ...); every other
   ``configs/demo/<detector>_<method>.py`` is a method (a distillation config of that
   student and teacher; bases live in ``configs/demo/_base_/``);
-* repository pairs: ``configs/_base_/pairs/<detector>_<pair>.py`` is a pair, and
-  ``configs/<method>/<detector>_<pair>_fpn_1x_coco.py`` its config for a method; the
-  student alone is ``configs/baselines/<detector>_<student>_fpn_1x_coco.py``.
+* repository pairs: ``configs/_base_/pairs/<detector>_<pair>.py`` is a pair; its
+  config for a method is the ``configs/<method>/`` config whose ``_base_`` it is, and
+  the student alone is the pair base's own ``_base_`` (a ``configs/baselines/`` config).
 """
 import functools
 import glob
 import os.path as osp
+import re
 from typing import Dict, List, NamedTuple, Tuple
 
 from mmengine.config import Config
 
-from mmkd.config import is_distillation_config
+from mmkd.config import is_distillation_config, resolve_config_path
 from . import CONFIGS
 
 DEMO_CONFIGS = osp.join(CONFIGS, 'demo')
@@ -86,15 +87,32 @@ def repository_pairs() -> Dict[str, List[str]]:
 
 
 def repository_methods(detector: str, pair: str) -> Dict[str, str]:
-    """Method -> config of ``detector`` on ``pair``, for every ``configs/<method>/``
-    folder that has one."""
-    name = f'{detector}_{pair}_fpn_1x_coco.py'
+    """Method -> the ``configs/<method>/`` config built on the pair base
+    ``configs/_base_/pairs/<detector>_<pair>.py``."""
+    pair_file = _pair_file(detector, pair)
     return {osp.basename(osp.dirname(p)): p
-            for p in sorted(glob.glob(osp.join(CONFIGS, '*', name)))
-            if not osp.basename(osp.dirname(p)).startswith('_')}
+            for p in sorted(glob.glob(osp.join(CONFIGS, '*', '*.py')))
+            if osp.basename(osp.dirname(p)) not in ('demo', 'baselines')
+            and not osp.basename(osp.dirname(p)).startswith('_')
+            and _first_base(p) == pair_file}
 
 
 def repository_baseline(detector: str, pair: str) -> str:
-    """The student-only config of a repository pair."""
-    student = pair.split('-', 1)[1]
-    return osp.join(CONFIGS, 'baselines', f'{detector}_{student}_fpn_1x_coco.py')
+    """The student-only config of a repository pair: the pair base's own base."""
+    return _first_base(_pair_file(detector, pair))
+
+
+def _pair_file(detector: str, pair: str) -> str:
+    return osp.join(CONFIGS, '_base_', 'pairs', f'{detector}_{pair}.py')
+
+
+def _first_base(config: str) -> str:
+    """The first ``_base_`` file a config names, as a normalised path ('' if none); read
+    from the text, so nothing is loaded."""
+    with open(config) as f:
+        match = re.search(r"^_base_\s*=\s*\[?\s*['\"]([^'\"]+)['\"]", f.read(), re.M)
+    if not match:
+        return ''
+    if '::' in match[1]:  # a package's config, e.g. mmdet::rtmdet/...
+        return resolve_config_path(match[1])
+    return osp.normpath(osp.join(osp.dirname(config), match[1]))

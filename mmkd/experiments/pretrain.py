@@ -23,7 +23,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -34,8 +33,9 @@ import torch
 from mmengine.config import Config
 
 from mmkd.checkpoint import load_checkpoint_file, load_matching_weights
-from .logs import last_checkpoint, progress_line
+from .logs import last_checkpoint
 from .machine import subprocess_env
+from .stages import fresh_dir, run_logged
 
 BACKGROUND = 'background'
 CROPS_STAMP = 'settings.json'
@@ -181,9 +181,8 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
 
 # ----------------------------------------------------------------------------- checks
 def _backbone_config(detector_config: str) -> dict:
-    from mmkd.config import detector_config as model_config, student_config
-    model = Config.fromfile(detector_config).model
-    return student_config(model_config(model, 'detector')).backbone
+    from mmkd.config import student_config
+    return student_config(Config.fromfile(detector_config).model).backbone
 
 
 def check_backbone_checkpoint(detector_config: str, checkpoint: str,
@@ -260,6 +259,7 @@ def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dic
     crop_data = dict(cfg.crop_data, **(source or {}))
     crop_data['source_root'] = osp.abspath(crop_data['source_root'])
     crops = make_crop_dataset(crop_root or cfg.data_root, **crop_data)
+    cfg.crop_data = crop_data  # what was cut, as the run's record
     cfg.work_dir = osp.abspath(work_dir or cfg.work_dir)
     cfg.data_root = crops['data_root']
     num_classes, metainfo = len(crops['classes']), dict(classes=crops['classes'])
@@ -295,28 +295,11 @@ def _accuracy(work_dir: str) -> Tuple[float, float]:
 def _train(cfg: Config, threads: Optional[int], verbose: bool) -> None:
     """Run mmpretrain's Runner on ``cfg`` in a subprocess (mmpretrain's default scope
     stays out of this process), logging to ``train.log``."""
-    if osp.isdir(cfg.work_dir):
-        shutil.rmtree(cfg.work_dir)
-    os.makedirs(cfg.work_dir)
+    fresh_dir(cfg.work_dir)
     config_file = osp.join(cfg.work_dir, 'pretrain_config.py')
     cfg.dump(config_file)
-    command = [sys.executable, '-m', __name__, config_file]
-    log_path = osp.join(cfg.work_dir, 'train.log')
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    with open(log_path, 'w') as log:
-        proc = subprocess.Popen(command, cwd=root, env=subprocess_env(threads), text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
-        for line in proc.stdout:
-            log.write(line)
-            shown = line.rstrip() if verbose else progress_line(line)
-            if shown:
-                print(shown, flush=True)
-        code = proc.wait()
-    if code != 0:
-        with open(log_path) as f:
-            sys.stderr.write(''.join(f.readlines()[-25:]))
-        raise RuntimeError(f'Backbone pretraining failed (exit code {code}); full log: '
-                           f'{log_path}. The command was: {" ".join(command)}')
+    run_logged([sys.executable, '-m', __name__, config_file], cfg.work_dir,
+               subprocess_env(threads), verbose, 'Backbone pretraining')
 
 
 def pretrain_backbone(config: str, work_dir: Optional[str] = None,

@@ -2,6 +2,8 @@
 import re
 from typing import Dict, List, Optional
 
+from mmkd.config import student_config
+
 from .report import duration, markdown_table, mean_std
 
 METRICS = ('AP', 'AP50', 'AP75')
@@ -81,7 +83,7 @@ def results_table(results: dict) -> str:
 def describe_model(model: dict) -> str:
     """``'ResNet-18 x0.25 width, FPN 64 ch'``: backbone and neck of a detector config (the
     student's of a distillation config)."""
-    model = model.student if 'student' in model else model
+    model = student_config(model)
     backbone, neck = model.backbone, model.get('neck')
     if backbone.type == 'ResNet':
         width = backbone.get('base_channels', 64)

@@ -53,16 +53,25 @@ class Stage:
                     options=self.options, teacher=self.depends_on)
 
 
-def train(stage: Stage, env: dict, verbose: bool) -> None:
-    """Run tools/train.py, logging everything to train.log and showing the progress."""
-    if osp.isdir(stage.work_dir):
-        shutil.rmtree(stage.work_dir)
-    os.makedirs(stage.work_dir)
-    log_path = osp.join(stage.work_dir, 'train.log')
+def fresh_dir(path: str) -> None:
+    """An empty folder at ``path`` (what a previous run left there is removed)."""
+    if osp.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+
+
+def run_logged(command: List[str], work_dir: str, env: dict, verbose: bool, what: str) -> None:
+    """Run ``command``, logging everything to ``work_dir/train.log`` and showing the
+    progress lines (everything with ``verbose``).
+
+    Raises:
+        SystemExit: the command failed; the log's last lines are shown and named.
+    """
+    log_path = osp.join(work_dir, 'train.log')
     with open(log_path, 'w') as log:
-        log.write(' '.join(stage.command) + '\n')
+        log.write(' '.join(command) + '\n')
         log.flush()
-        proc = subprocess.Popen(stage.command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
         for line in proc.stdout:
             log.write(line)
@@ -74,8 +83,14 @@ def train(stage: Stage, env: dict, verbose: bool) -> None:
         with open(log_path) as f:
             tail = f.readlines()[-25:]
         sys.stderr.write(''.join(tail))
-        raise SystemExit(f'Stage "{stage.label}" failed (exit code {code}); full log: '
-                         f'{log_path}\nThe command was: {" ".join(stage.command)}')
+        raise SystemExit(f'{what} failed (exit code {code}); full log: {log_path}\n'
+                         f'The command was: {" ".join(command)}')
+
+
+def train(stage: Stage, env: dict, verbose: bool) -> None:
+    """Run the stage's tools/train.py command in its (emptied) work dir."""
+    fresh_dir(stage.work_dir)
+    run_logged(stage.command, stage.work_dir, env, verbose, f'Stage "{stage.label}"')
 
 
 def run_stage(stage: Stage, env: dict, retrain: bool, verbose: bool, index: int,

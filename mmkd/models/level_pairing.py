@@ -2,8 +2,8 @@
 
 Detectors of different families put their FPN levels at different strides: Faster/Mask
 R-CNN's P2..P6 are strides 4..64, RetinaNet's and FCOS's P3..P7 strides 8..128,
-RTMDet's P3..P5 strides 8..32. When a distiller names one whole feature on each side
-(e.g. ``student='neck', teacher='neck'``) whose levels cover different strides, both
+RTMDet's P3..P5 strides 8..32. When a distiller names the same whole feature on each
+side (``student='neck', teacher='neck'``) and its levels cover different strides, both
 sides are narrowed to the strides they share (P3..P6 for a Mask R-CNN teacher and a
 RetinaNet student), and the pairing is logged once. Explicit slices (``'neck[1:]'``)
 are never changed.
@@ -23,8 +23,9 @@ def pair_levels_by_stride(distiller, student_levels: Levels,
                           teacher_levels: Levels) -> Tuple[Levels, Levels]:
     """The (student, teacher) levels of ``distiller`` restricted to their common strides.
 
-    Applies when the distiller names exactly one spec on each side, neither selects
-    levels, both were probed, and their strides differ; the distiller's
+    Applies when the distiller names exactly one spec on each side, of the same module
+    (``'neck'`` and ``'neck'``), neither selects levels, both were probed, and their
+    strides differ; the distiller's
     ``student_specs`` / ``teacher_specs`` are then replaced by the matching slices, so
     the recorders select the paired levels during training. Otherwise the levels are
     returned unchanged.
@@ -37,7 +38,8 @@ def pair_levels_by_stride(distiller, student_levels: Levels,
             or len(distiller.student_specs) != 1 or len(distiller.teacher_specs) != 1):
         return student_levels, teacher_levels
     student_spec, teacher_spec = distiller.student_specs[0], distiller.teacher_specs[0]
-    if student_spec.index is not None or teacher_spec.index is not None:
+    if (student_spec.index is not None or teacher_spec.index is not None
+            or student_spec.path != teacher_spec.path):
         return student_levels, teacher_levels
     student_strides = [level.stride for level in student_levels]
     teacher_strides = [level.stride for level in teacher_levels]
@@ -50,7 +52,8 @@ def pair_levels_by_stride(distiller, student_levels: Levels,
     common = [stride for stride in student_strides if stride in teacher_strides]
     if not common:
         raise ValueError(
-            f'{name}: {described}; no stride is shared, so no level can be paired. Distil '
+            f'{name}: {described}: different strides, none shared, so no level can be '
+            'paired. Distil '
             'features of a common stride (e.g. backbone stages, or necks with overlapping '
             'levels).')
     student_slice = _contiguous_slice(student_strides, common)

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapter
+from ..layers import build_adapters
 from .base import BaseDistiller
 from .shapes import check_levels
 
@@ -39,10 +39,8 @@ class CWD(BaseDistiller):
     def build_layers(self, student_levels, teacher_levels) -> None:
         check_levels('CWD', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
-        self.adapters = nn.ModuleList(
-            build_adapter(s.channels, t.channels,
-                          self.adapter_kernel if s.channels != t.channels else None)
-            for s, t in zip(student_levels, teacher_levels))
+        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
+                                       where_channels_differ=True)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                 batch_data_samples) -> Dict[str, Tensor]:

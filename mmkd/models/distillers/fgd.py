@@ -7,7 +7,7 @@ from mmcv.cnn import ContextBlock
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapter
+from ..layers import build_adapters
 from .base import BaseDistiller
 from .fgd_masks import fgd_masks
 from .shapes import check_levels
@@ -48,10 +48,8 @@ class FGD(BaseDistiller):
     def build_layers(self, student_levels, teacher_levels) -> None:
         check_levels('FGD', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
-        self.adapters = nn.ModuleList(
-            build_adapter(s.channels, t.channels,
-                          self.adapter_kernel if s.channels != t.channels else None)
-            for s, t in zip(student_levels, teacher_levels))
+        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
+                                       where_channels_differ=True)
         self.student_context = nn.ModuleList(_context_block(t.channels) for t in teacher_levels)
         self.teacher_context = nn.ModuleList(_context_block(t.channels) for t in teacher_levels)
 

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapter
+from ..layers import build_adapters
 from .base import BaseDistiller
 from .imitation_anchors import POINT_ANCHOR_SCALE, ImitationAnchors, find_prior_generator
 from .imitation_mask import MAX_IOU_OVER, imitation_masks
@@ -112,10 +112,8 @@ class FGFI(BaseDistiller):
         check_levels('FGFI', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
         self.level_strides = [level.stride for level in student_levels]
-        self.adapters = nn.ModuleList(
-            build_adapter(s.channels, t.channels, self.adapter_kernel,
-                          init_std=self.adapter_init_std, relu=self.adapter_relu)
-            for s, t in zip(student_levels, teacher_levels))
+        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
+                                       init_std=self.adapter_init_std, relu=self.adapter_relu)
 
     def attach_models(self, student, teacher) -> None:
         path, generator = find_prior_generator(student, self.prior_generator_path)

@@ -5,7 +5,7 @@ from typing import Dict, List
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapter
+from ..layers import build_adapters
 from .base import BaseDistiller
 from .shapes import check_levels
 
@@ -33,9 +33,7 @@ class FitNet(BaseDistiller):
     def build_layers(self, student_levels, teacher_levels) -> None:
         check_levels('FitNet', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
-        self.adapters = nn.ModuleList(
-            build_adapter(s.channels, t.channels, self.adapter_kernel)
-            for s, t in zip(student_levels, teacher_levels))
+        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                 batch_data_samples) -> Dict[str, Tensor]:

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import MGDGenerator, build_adapter
+from ..layers import MGDGenerator, build_adapters
 from .base import BaseDistiller
 from .shapes import check_levels
 
@@ -45,10 +45,8 @@ class MGD(BaseDistiller):
     def build_layers(self, student_levels, teacher_levels) -> None:
         check_levels('MGD', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
-        self.adapters = nn.ModuleList(
-            build_adapter(s.channels, t.channels,
-                          self.adapter_kernel if s.channels != t.channels else None)
-            for s, t in zip(student_levels, teacher_levels))
+        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
+                                       where_channels_differ=True)
         self.generators = nn.ModuleList(
             MGDGenerator(t.channels, self.mask_ratio) for t in teacher_levels)
 

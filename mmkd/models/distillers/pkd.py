@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapter
+from ..layers import build_adapters
 from .base import BaseDistiller
 
 
@@ -50,10 +50,8 @@ class PKD(BaseDistiller):
                 raise ValueError(f'PKD: student {s} and teacher {t} differ in channels and '
                                  'adapter_kernel=None; set adapter_kernel=1 to learn a 1x1 '
                                  'conv from the student to the teacher channels.')
-        self.adapters = nn.ModuleList(
-            build_adapter(s.channels, t.channels,
-                          self.adapter_kernel if s.channels != t.channels else None)
-            for s, t in zip(student_levels, teacher_levels))
+        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
+                                       where_channels_differ=True)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                 batch_data_samples) -> Dict[str, Tensor]:

@@ -32,3 +32,22 @@ def build_adapter(in_channels: int, out_channels: int, kernel_size: Optional[int
         nn.init.normal_(conv.weight, std=init_std)
         nn.init.zeros_(conv.bias)
     return nn.Sequential(conv, nn.ReLU()) if relu else conv
+
+
+def build_adapters(student_levels, teacher_levels, kernel_size: Optional[int] = 1,
+                   where_channels_differ: bool = False, **kwargs) -> nn.ModuleList:
+    """One :func:`build_adapter` per (student, teacher) level pair.
+
+    Args:
+        student_levels / teacher_levels: the distiller's ``FeatureLevel`` lists.
+        kernel_size: adapter kernel; ``None`` for none (equal channels needed).
+        where_channels_differ: adapt only the levels whose channels differ (methods
+            that compare features directly and project only to make them comparable);
+            ``False`` gives every level a learnt adapter (FitNet's regressor).
+        **kwargs: ``init_std`` and ``relu`` of :func:`build_adapter`.
+    """
+    return nn.ModuleList(
+        build_adapter(s.channels, t.channels,
+                      None if where_channels_differ and s.channels == t.channels
+                      else kernel_size, **kwargs)
+        for s, t in zip(student_levels, teacher_levels))
