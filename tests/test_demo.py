@@ -78,6 +78,44 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert again['methods']['fitnet']['bbox_AP'] == results['methods']['fitnet']['bbox_AP']
 
 
+def test_one_stage_demo_end_to_end(tmp_path, capsys):
+    """``--detector retinanet``: the same comparison with a one-stage teacher and student;
+    FGFI takes its masks from the RetinaNet head's anchors."""
+    work_dir = str(tmp_path / 'demo')
+    results = demo.main([
+        '--detector', 'retinanet', '--work-dir', work_dir, '--data-root', str(tmp_path / 'data'),
+        '--num-train', '6', '--num-val', '3', '--teacher-iters', '2', '--student-iters', '2',
+        '--batch-size', '2', '--log-interval', '1', '--methods', 'fgfi', '--threads', '1'])
+    out = capsys.readouterr().out
+    assert results['detector'] == 'RetinaNet'
+    assert results['teacher']['checkpoint'] == osp.join(work_dir, 'retinanet_teacher',
+                                                        'iter_2.pth')
+    (scalars, ) = glob.glob(osp.join(work_dir, 'retinanet_fgfi', 'seed0', '*', 'vis_data',
+                                     'scalars.json'))
+    assert any('distill_fgfi_loss' in json.loads(line) for line in open(scalars))
+    table = open(osp.join(work_dir, 'results.md')).read()
+    for row in ('| teacher: ResNet-34', '| student baseline: ResNet-18', '| + FGFI | 1 |'):
+        assert row in table and row in out
+
+
+def test_a_run_without_detections_reports_ap_zero(tmp_path):
+    """mmdet's COCO metric logs no metric when no image has a detection (an untrained
+    RetinaNet scores below its threshold): the run counts as AP 0, not as unfinished."""
+    from mmkd.experiments.logs import EMPTY_RESULTS, read_run
+    run_dir = tmp_path / 'run' / '20260101_000000' / 'vis_data'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'scalars.json').write_text(json.dumps(dict(iter=1, loss=1.5, time=0.2)) + '\n')
+    (run_dir / 'config.py').write_text("val_evaluator = dict(type='CocoMetric', "
+                                       "metric=['bbox', 'segm'])\n")
+    log = tmp_path / 'run' / 'train.log'
+    log.write_text('Iter(train) [1/1] ...\n')
+    with pytest.raises(ValueError, match='logged no COCO metrics'):
+        read_run(str(tmp_path / 'run'))
+    log.write_text(f'Iter(train) [1/1] ...\nERROR - {EMPTY_RESULTS}\n')
+    assert read_run(str(tmp_path / 'run'))['metrics'] == {
+        f'{kind}_{name}': 0. for kind in ('bbox', 'segm') for name in ('AP', 'AP50', 'AP75')}
+
+
 def _record(ap, seconds=1.0):
     return dict(metrics=dict(bbox_AP=ap, bbox_AP50=ap + 20, bbox_AP75=ap - 5), seconds=seconds,
                 sec_per_iter=0.1)

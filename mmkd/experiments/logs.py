@@ -72,6 +72,23 @@ def read_run(work_dir: str) -> dict:
                                              if k.startswith('distill_')))
                 times.append(row['time'])
     if metrics is None:
-        raise ValueError(f'The run in {work_dir} logged no COCO metrics (no val at the end?).')
+        metrics = _empty_result_metrics(work_dir, osp.join(work_dir, runs[-1]))
     return dict(metrics=ap_metrics(metrics), curves=curves, checkpoint=last_checkpoint(work_dir),
                 sec_per_iter=statistics.median(times) if times else None)
+
+
+EMPTY_RESULTS = 'The testing results of the whole dataset is empty.'  # mmdet's CocoMetric
+
+
+def _empty_result_metrics(work_dir: str, run_dir: str) -> dict:
+    """AP 0 for each evaluated kind when the final evaluation found no detection at all
+    (mmdet's CocoMetric then logs no metric, only an error line: an untrained or very
+    short run); otherwise the run has no final evaluation, which is an error."""
+    log = osp.join(work_dir, 'train.log')
+    if not (osp.isfile(log) and EMPTY_RESULTS in open(log).read()):
+        raise ValueError(f'The run in {work_dir} logged no COCO metrics (no val at the end?).')
+    from mmengine.config import Config
+    metric = Config.fromfile(osp.join(run_dir, 'vis_data', 'config.py')).val_evaluator.metric
+    kinds = [metric] if isinstance(metric, str) else list(metric)
+    return {f'{kind}_{name}': 0. for kind in kinds if kind in ('bbox', 'segm')
+            for name in ('mAP', 'mAP_50', 'mAP_75')}
