@@ -116,6 +116,17 @@ def test_a_run_without_detections_reports_ap_zero(tmp_path):
         f'{kind}_{name}': 0. for kind in ('bbox', 'segm') for name in ('AP', 'AP50', 'AP75')}
 
 
+def test_a_stage_is_trained_by_one_process_at_a_time(tmp_path):
+    from mmkd.experiments.stages import stage_lock
+    work_dir = str(tmp_path / 'faster-rcnn_student' / 'seed0')
+    with stage_lock(work_dir):
+        with pytest.raises(SystemExit, match='Another process is training the stage'):
+            with stage_lock(work_dir):
+                pass
+    with stage_lock(work_dir):  # released with its holder
+        pass
+
+
 def _record(ap, seconds=1.0):
     return dict(metrics=dict(bbox_AP=ap, bbox_AP50=ap + 20, bbox_AP75=ap - 5), seconds=seconds,
                 sec_per_iter=0.1)

@@ -1,6 +1,7 @@
 """A demo stage: one ``tools/train.py`` run in a subprocess, its console reduced to
 progress lines, its record cached in its work dir so a rerun with the same settings
 reuses it."""
+import fcntl
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from typing import List, Optional
 
 from mmengine.config import Config
@@ -93,10 +95,35 @@ def train(stage: Stage, env: dict, verbose: bool) -> None:
     run_logged(stage.command, stage.work_dir, env, verbose, f'Stage "{stage.label}"')
 
 
+@contextmanager
+def stage_lock(work_dir: str):
+    """Hold ``<work_dir>.lock`` while a stage is checked and trained: a second demo on the
+    same work dir would otherwise empty the folder under the first one's run. The lock
+    goes with the process (``flock``), so a killed demo leaves none behind.
+
+    Raises:
+        SystemExit: another process holds the stage.
+    """
+    os.makedirs(osp.dirname(work_dir), exist_ok=True)
+    with open(work_dir + '.lock', 'w') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f'Another process is training the stage in {work_dir}: run one '
+                             'demo per work dir at a time (or give this one --work-dir).')
+        yield
+
+
 def run_stage(stage: Stage, env: dict, retrain: bool, verbose: bool, index: int,
               total: int, started: float) -> dict:
     """Train (or reuse) one stage; returns its record (metrics, curves, checkpoint,
     seconds, ...) with ``reused``."""
+    with stage_lock(stage.work_dir):
+        return _run_stage(stage, env, retrain, verbose, index, total, started)
+
+
+def _run_stage(stage: Stage, env: dict, retrain: bool, verbose: bool, index: int,
+               total: int, started: float) -> dict:
     record_path = osp.join(stage.work_dir, 'demo_stage.json')
     elapsed = duration(time.perf_counter() - started)
     head = f'[{index}/{total}, {elapsed} elapsed] {stage.label}: '
