@@ -36,7 +36,10 @@ def plot_ap(results: dict, path: str) -> None:
         ax.text(len(methods) - 0.5, teacher, f'teacher {teacher:.1f}', ha='right',
                 va='bottom', fontsize=8)
         ax.set_xticks(list(x))
-        ax.set_xticklabels([_short(results['methods'][m]['label']) for m in methods])
+        # more than six bars: slanted names, so long ones (ReviewKD) do not run together
+        ax.set_xticklabels([_short(results['methods'][m]['label']) for m in methods],
+                           rotation=30 if len(methods) > 6 else 0,
+                           ha='right' if len(methods) > 6 else 'center')
         low = min(means) - max(stds) - 3
         ax.set_ylim(max(0, low), max(teacher, max(means)) + 3)
         ax.set_ylabel(f"{'box' if kind == 'bbox' else 'mask'} AP (val)")
