@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mmkd.experiments import benchmark, cost, demo, overrides, results
+from mmkd.experiments import benchmark, cost, demo, overrides, regime, results
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -98,6 +98,93 @@ def test_one_stage_demo_end_to_end(tmp_path, capsys):
         assert row in table and row in out
 
 
+def test_pretrained_profile_end_to_end(tmp_path, capsys):
+    """``--pretrained``: both backbones pretrained with mmpretrain first (a generated crop
+    source of its own), every stage started from them through init_cfg Pretrained; a rerun
+    reuses the pretraining and the stages."""
+    import torch
+    work_dir = str(tmp_path / 'demo')
+    argv = ['--pretrained', '--work-dir', work_dir, '--data-root', str(tmp_path / 'data'),
+            '--num-train', '6', '--num-val', '3', '--teacher-iters', '2',
+            '--student-iters', '2', '--batch-size', '2', '--log-interval', '1',
+            '--methods', 'fitnet', '--threads', '1',
+            '--vary', 'fitnet:model.distillers.fitnet.loss.loss_weight=0.1,0.3',
+            '--pretrain-dir', str(tmp_path / 'pretrain'), '--pretrain-options',
+            'train_cfg.max_iters=2', 'train_dataloader.batch_size=8',
+            f"crop_data.source_root={tmp_path / 'pretrain_source'}",
+            'source_data.num_train=10', 'source_data.num_val=2', 'source_data.image_size=64']
+    results = demo.main(argv)
+    out = capsys.readouterr().out
+    pretraining = results['settings']['pretraining']
+    backbones = {role: pretraining[role]['checkpoint'] for role in ('teacher', 'student')}
+    assert backbones == {
+        'teacher': str(tmp_path / 'pretrain' / 'resnet34-half' / 'backbone.pth'),
+        'student': str(tmp_path / 'pretrain' / 'resnet18-quarter' / 'backbone.pth')}
+    assert pretraining['student']['crops']['classes'][-1] == 'background'
+    assert '[pretrain] teacher backbone' in out and 'backbones pretrained with mmpretrain' in \
+        open(osp.join(work_dir, 'results.md')).read()
+    for folder, role, module in (('faster-rcnn_teacher', 'teacher', 'model.backbone'),
+                                 ('faster-rcnn_student/seed0', 'student', 'model.backbone'),
+                                 ('faster-rcnn_fitnet_loss_weight0.3/seed0', 'student',
+                                  'model.student.backbone')):
+        log = open(osp.join(work_dir, folder, 'train.log')).read()
+        assert f'{module}.init_cfg.checkpoint={backbones[role]}' in log.splitlines()[0]
+        assert f'from: {backbones[role]}' in log  # mmengine's Pretrained init ran
+    # two steps at the warm-up LR leave the baseline's stem near its pretrained weights,
+    # far from a random init
+    pretrained = torch.load(backbones['student'])['state_dict']['backbone.conv1.weight']
+    trained = torch.load(osp.join(work_dir, 'faster-rcnn_student', 'seed0', 'iter_2.pth'),
+                         weights_only=False)['state_dict']['backbone.conv1.weight']
+    assert (trained - pretrained).abs().max() < 5e-3 < (pretrained.std() / 2)
+
+    # --vary: one run per weight, same seed and start, so the first distillation loss
+    # (before any update) scales with the weight
+    assert list(results['methods']) == ['baseline', 'fitnet:loss_weight=0.1',
+                                        'fitnet:loss_weight=0.3']
+    assert results['methods']['fitnet:loss_weight=0.3']['label'] == '+ FitNet, loss_weight=0.3'
+    first = {w: _final_coco_metrics(osp.join(work_dir, f'faster-rcnn_fitnet_loss_weight{w}',
+                                             'seed0'))[1][0]['distill_fitnet_loss']
+             for w in ('0.1', '0.3')}
+    assert first['0.3'] == pytest.approx(3 * first['0.1'], rel=1e-3) and first['0.1'] > 0
+
+    again = demo.main(argv)
+    out = capsys.readouterr().out
+    assert out.count('      reused: 2 iterations') == 2
+    assert again['reused_runs'] == 4
+
+
+def test_a_new_pretraining_retrains_the_stages_on_it():
+    stage = demo.Stage('baseline', osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_student.py'),
+                       '/tmp/unused', [], 'baseline', 2)
+    scratch = stage.key()
+    backbone = dict(checkpoint='/w/backbone.pth', key=dict(config='a', crops='b'),
+                    finished='2026-12-01 10:00:00')
+    regime.start_from_pretrained(stage, backbone, 'model.backbone')
+    first = stage.key()
+    assert first != scratch and 'model.backbone.init_cfg.checkpoint=/w/backbone.pth' in \
+        stage.options
+    stage.options, stage.backbone = [], None
+    regime.start_from_pretrained(stage, dict(backbone, finished='2026-12-01 11:00:00'),
+                                 'model.backbone')
+    assert stage.key() != first  # same file, retrained: the runs on it are stale
+
+
+def test_pretrained_regime_options_name_existing_keys(tmp_path):
+    from mmengine.config import Config
+    config = tmp_path / 'method.py'
+    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n"
+                      "pretrained_options = {'model.distillers.fitnet.loss.loss_weight': 1.5}\n")
+    assert regime.pretrained_regime_options(Config.fromfile(str(config)), str(config)) == \
+        ['model.distillers.fitnet.loss.loss_weight=1.5']
+    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n"
+                      "pretrained_options = {'model.distillers.fitnt.loss.loss_weight': 1.5}\n")
+    with pytest.raises(SystemExit, match="names 'model.distillers.fitnt.loss.loss_weight'.*"
+                                         "no 'fitnt'"):
+        regime.pretrained_regime_options(Config.fromfile(str(config)), str(config))
+    for path in glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')):
+        regime.pretrained_regime_options(Config.fromfile(path), path)  # the demo's own
+
+
 def test_a_run_without_detections_reports_ap_zero(tmp_path):
     """mmdet's COCO metric logs no metric when no image has a detection (an untrained
     RetinaNet scores below its threshold): the run counts as AP 0, not as unfinished."""
@@ -147,6 +234,49 @@ def test_summary_gain_and_gap_closed():
     assert 'bbox_gain' not in summary['baseline']
 
 
+def _results(teacher_ap, baseline, method, data_seed=1):
+    """A demo's results dict: a teacher, a baseline and FGFI over len(baseline) seeds."""
+    students = dict(baseline={s: _record(a) for s, a in enumerate(baseline)},
+                    fgfi={s: _record(a) for s, a in enumerate(method)})
+    summary = results.summarize(_record(teacher_ap), students, ['bbox'],
+                                labels=dict(baseline='student baseline', fgfi='+ FGFI'))
+    settings = dict(teacher_iters=900, student_iters=300, batch_size=8,
+                    data=dict(seed=data_seed))
+    return dict(detector='Faster R-CNN', kinds=['bbox'], settings=settings,
+                teacher=_record(teacher_ap), methods=summary)
+
+
+def test_regimes_table_puts_both_regimes_side_by_side():
+    run = _results
+    table = results.regimes_table(run(30.0, [10.0, 12.0], [13.0, 11.0]),
+                                  run(40.0, [20.0, 22.0], [26.0, 24.0]))
+    assert table.splitlines()[0] == ('| model | from scratch: box AP | gain | gap closed | '
+                                     'pretrained: box AP | gain | gap closed |')
+    assert '| teacher | 30.0 |  |  | 40.0 |  |  |' in table
+    # scratch: +3 and -1 -> +1.0, 1 of 2 up, 1/19; pretrained: +6, +2 -> +4.0, 4/19
+    assert '| + FGFI | 12.0 ± 1.4 | +1.0 (1/2 up) | 5% | 25.0 ± 1.4 | +4.0 (2/2 up) | 21% |' \
+        in table
+
+
+def test_the_other_regime_is_found_in_the_sibling_work_dir(tmp_path):
+    scratch, pretrained = _results(30.0, [10.0], [13.0]), _results(40.0, [20.0], [26.0])
+    for folder in ('demo', 'demo_pretrained'):
+        os.makedirs(tmp_path / folder)
+    assert regime.compare_regimes(pretrained, str(tmp_path / 'demo_pretrained'), True) is None
+    with open(tmp_path / 'demo' / 'results.json', 'w') as f:
+        json.dump(scratch, f)
+    table = regime.compare_regimes(pretrained, str(tmp_path / 'demo_pretrained/'), True)
+    assert '| + FGFI | 13.0 | +3.0 (1/1 up) | 15% | 26.0 | +6.0 (1/1 up) | 30% |' in table
+    assert table in open(tmp_path / 'demo_pretrained' / 'regimes.md').read()
+    with open(tmp_path / 'demo_pretrained' / 'results.json', 'w') as f:
+        json.dump(pretrained, f)
+    assert regime.compare_regimes(scratch, str(tmp_path / 'demo'), False) == table
+    # other data, or a work dir not named as the sibling: nothing to compare with
+    assert regime.compare_regimes(_results(40.0, [20.0], [26.0], data_seed=0),
+                                  str(tmp_path / 'demo_pretrained'), True) is None
+    assert regime.compare_regimes(pretrained, str(tmp_path / 'elsewhere'), True) is None
+
+
 def test_schedule_options_scale_the_configs():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_fgfi.py'))
@@ -163,6 +293,9 @@ def test_schedule_options_scale_the_configs():
     (['--methods', 'fitnet', 'dkd'], "unknown method(s) dkd"),
     (['--seeds', '0', '0'], '--seeds has duplicates'),
     (['--student-iters', '0'], '--student-iters must be >= 1'),
+    (['--vary', 'fgfi:loss_weight'], 'expected METHOD:KEY=V1,V2'),
+    (['--methods', 'fgfi', '--vary', 'kd:a.b=1,2'], 'kd is not among the methods run'),
+    (['--vary', 'baseline:a=1'], 'of a distillation method'),
 ])
 def test_bad_arguments_are_named(argv, message, capsys):
     with pytest.raises(SystemExit):

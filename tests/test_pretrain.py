@@ -166,3 +166,14 @@ def test_cache_reuses_and_retrains_on_changed_settings(run, monkeypatch):
         pretrain_backbone(**dict(kwargs, retrain=True))
     # back to the original settings (the crops cut again as they were): reused
     assert pretrain_backbone(**kwargs)['reused']
+
+
+def test_a_generated_source_is_never_regenerated_over(tmp_path, source):
+    """Without ``source``, the config's ``source_data`` set is generated, but not over a
+    shapes set made with other settings (the detectors' data, say)."""
+    options = dict(TINY, **{'crop_data.source_root': source['source_root'],
+                            'source_data.num_train': 10, 'source_data.num_val': 2})
+    with pytest.raises(ValueError, match='generated with .*set source_data=None'):
+        pretrain_backbone(STUDENT_PRETRAIN, work_dir=str(tmp_path / 'run'), options=options,
+                          crop_root=str(tmp_path / 'crops'))
+    assert not (tmp_path / 'crops').exists()

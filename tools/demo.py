@@ -5,7 +5,8 @@ data or on your own COCO-format dataset, compared on one table (mmkd.experiments
 Usage:
     python tools/demo.py [--quick] [--detector faster-rcnn|mask-rcnn|...] [--mask]
                          [--methods baseline reviewkd fgfi ... | all] [--seeds 0 1 2]
-                         [--iters N] [--work-dir DIR] [--threads N]
+                         [--iters N] [--work-dir DIR] [--threads N] [--pretrained]
+                         [--vary METHOD:KEY=V1,V2 ...]
     python tools/demo.py --dataset DIR [--iters N] ...   # your COCO-format data
 """
 import os.path as osp

@@ -6,8 +6,9 @@ Usage:
     python tools/pretrain_backbone.py configs/demo/pretrain/resnet18-quarter.py
         [--work-dir DIR] [--cfg-options KEY=VALUE ...] [--retrain] [--threads N]
 
-The crops are cut from the config's crop_data source (the demo's shapes data, generated
-first when missing) into its data_root; a finished run with the same settings is reused.
+The crops are cut from the config's crop_data source (a shapes set of its own, generated
+first with its source_data settings) into its data_root; a finished run with the same
+settings is reused. tools/demo.py --pretrained runs this itself.
 """
 import argparse
 import os.path as osp
@@ -15,9 +16,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
-from mmkd.experiments.data import make_shapes_data, shapes_settings  # noqa: E402
 from mmkd.experiments.machine import hide_pkg_resources_warning  # noqa: E402
 from mmkd.experiments.pretrain import pretrain_backbone  # noqa: E402
 
@@ -38,10 +38,6 @@ def parse_args():
 def main():
     hide_pkg_resources_warning()
     args = parse_args()
-    demo_data = shapes_settings()
-    source_root = Config.fromfile(args.config).crop_data['source_root']
-    if osp.abspath(source_root) == osp.abspath(demo_data['data_root']):
-        make_shapes_data(**demo_data)  # reused when already there
     record = pretrain_backbone(args.config, args.work_dir, args.cfg_options,
                                retrain=args.retrain, threads=args.threads,
                                verbose=args.verbose)

@@ -11,3 +11,6 @@ model = dict(
         fgfi=dict(type='FGFI', student='neck', teacher='neck', psi=0.5, adapter_kernel=3,
                   warmup_iters=50, warmup='step',
                   loss=dict(type='ImitationLoss', loss_weight=0.02))))
+# tools/demo.py --pretrained: the weight chosen for students on pretrained backbones on the
+# tuning data (dataset seed 0, weights 0.01-0.4: README "The pretrained regime")
+pretrained_options = {'model.distillers.fgfi.loss.loss_weight': 0.1}

@@ -9,6 +9,8 @@
 * :mod:`.results`   statistics over seeds, the markdown table and report;
 * :mod:`.plots`     the AP bars and loss curves;
 * :mod:`.machine`   machine description and quiet subprocess environments;
+* :mod:`.pretrain`  backbone pretraining with mmpretrain (the demo's ImageNet weights);
+* :mod:`.regime`    the demo's pretrained regime: stages started from those backbones;
 * :mod:`.demo`      the teacher / baseline / distilled-students comparison;
 * :mod:`.cost`, :mod:`.benchmark`  the training-step cost of each method.
 

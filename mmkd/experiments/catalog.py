@@ -7,6 +7,8 @@ Naming conventions:
   detector family (``faster-rcnn``, ``mask-rcnn``, ...); every other
   ``configs/demo/<detector>_<method>.py`` is a method (a distillation config of that
   student and teacher; bases live in ``configs/demo/_base_/``);
+* backbone pretraining: the ``configs/demo/pretrain/`` config whose ``detectors`` list
+  names a demo teacher or student pretrains its backbone (``tools/demo.py --pretrained``);
 * repository pairs: ``configs/_base_/pairs/<detector>_<pair>.py`` is a pair; its
   config for a method is the ``configs/<method>/`` config whose ``_base_`` it is, and
   the student alone is the pair base's own ``_base_`` (a ``configs/baselines/`` config).
@@ -15,7 +17,7 @@ import functools
 import glob
 import os.path as osp
 import re
-from typing import Dict, List, NamedTuple, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -23,6 +25,7 @@ from mmkd.config import is_distillation_config, resolve_config_path
 from . import CONFIGS
 
 DEMO_CONFIGS = osp.join(CONFIGS, 'demo')
+PRETRAIN_CONFIGS = osp.join(DEMO_CONFIGS, 'pretrain')
 BASELINE = 'baseline'  # the demo's name for the student trained alone
 
 
@@ -75,6 +78,18 @@ def demo_methods(detector: str, config_dir: str = DEMO_CONFIGS) -> Dict[str, Met
         if name not in ('teacher', 'student'):
             methods[name] = Method(name, path)
     return methods
+
+
+def backbone_pretraining(detector_config: str,
+                         config_dir: str = PRETRAIN_CONFIGS) -> Optional[str]:
+    """The ``configs/demo/pretrain/`` config that pretrains the backbone of
+    ``detector_config`` (the one whose ``detectors`` list names it), or None."""
+    target = osp.normpath(osp.abspath(detector_config))
+    for path in sorted(glob.glob(osp.join(config_dir, '*.py'))):
+        detectors = Config.fromfile(path).get('detectors', [])
+        if target in (osp.normpath(d) for d in detectors):
+            return path
+    return None
 
 
 def repository_pairs() -> Dict[str, List[str]]:

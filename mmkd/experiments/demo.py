@@ -6,8 +6,11 @@ Stages (each one ``python tools/train.py CONFIG`` in a subprocess):
 1. the data: the generated shapes dataset (made once, reused), or the user's
    COCO-format dataset (``--dataset DIR``; read only: the configs for it are written to
    the work dir, with its classes and class count on every model);
-2. the teacher (a larger model trained 3x longer), reused when the work dir holds it;
-3. for every seed: the student baseline and the student with each method, same
+2. with ``--pretrained``, the teacher's and the student's backbones pretrained with
+   mmpretrain on object crops (:mod:`.pretrain`; the papers' regime, where backbones start
+   from ImageNet weights), cached;
+3. the teacher (a larger model trained 3x longer), reused when the work dir holds it;
+4. for every seed: the student baseline and the student with each method, same
    iterations; each run ends with mmdet's COCO evaluation on the val split.
 
 Then one table (box AP, AP50, AP75, mask AP for Mask R-CNN, gain over the baseline and
@@ -21,12 +24,15 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, NamedTuple, Tuple
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from . import ROOT
-from .catalog import BASELINE, demo_config, demo_detectors, demo_methods
+from .catalog import (BASELINE, Method, backbone_pretraining, demo_config, demo_detectors,
+                      demo_methods)
+from .regime import (PRETRAINING_FIELDS, SUFFIX, compare_regimes, pretrain_backbones,
+                     pretrained_regime_options, start_from_pretrained)
 from .data import coco_folder, make_shapes_data, shapes_settings
 from .machine import hide_pkg_resources_warning, machine_info, subprocess_env
 from .overrides import data_root_options, schedule_options, write_dataset_config
@@ -62,9 +68,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='student iterations; the teacher trains proportionally longer '
                         '(3x in the configs) and the LR warm-up and step, the distillers\' '
                         'warm-ups and the checkpoints follow (default: the configs\' 300)')
+    parser.add_argument('--pretrained', action='store_true',
+                        help="the papers' regime: the teacher and the students start from "
+                        'backbones pretrained with mmpretrain on object crops '
+                        '(configs/demo/pretrain/; cut from a generated shapes set, or from '
+                        "--dataset's train split), as real detectors start from ImageNet "
+                        'weights; the pretraining is cached (see --pretrain-dir)')
     parser.add_argument('--work-dir', help='default: work_dirs/demo (work_dirs/demo_quick '
-                        'with --quick, work_dirs/demo_<name> with --dataset); a teacher '
-                        'found there is reused')
+                        'with --quick, work_dirs/demo_<name> with --dataset; _pretrained '
+                        'appended with --pretrained); a teacher found there is reused')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0],
                         help='training seeds of the students (the teacher is trained once)')
     parser.add_argument('--methods', nargs='+',
@@ -77,6 +89,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'settings are in the work dir (the teacher is still reused)')
     parser.add_argument('--retrain-teacher', action='store_true', help='retrain the teacher too')
     parser.add_argument('--verbose', action='store_true', help="show the Runner's full logs")
+    parser.add_argument('--vary', nargs='+', default=[], metavar='METHOD:KEY=V1,V2',
+                        help="train a method once per value of one of its config keys, "
+                        'e.g. reviewkd:model.distillers.reviewkd.loss.loss_weight=0.2,0.6,1.2 '
+                        '(a loss-weight sweep: run it on a tuning dataset, e.g. --data-seed 0 '
+                        '--data-root data/shapes_tune, never on the reported one)')
     own = parser.add_argument_group(
         'your own data (COCO format; never written to)')
     own.add_argument('--dataset', metavar='DIR',
@@ -100,6 +117,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     dev.add_argument('--student-iters', type=int)
     dev.add_argument('--batch-size', type=int)
     dev.add_argument('--log-interval', type=int)
+    dev.add_argument('--pretrain-dir', help='where --pretrained pretrains (default: the '
+                     "pretraining configs' work_dir, work_dirs/demo/pretrain/; "
+                     '<work dir>/pretrain with --dataset)')
+    dev.add_argument('--pretrain-options', nargs='+', action=DictAction, default={},
+                     metavar='KEY=VALUE', help='overrides of the pretraining configs, e.g. '
+                     'train_cfg.max_iters=100 source_data.num_train=500')
     args = parser.parse_args(argv)
 
     if args.mask:
@@ -126,6 +149,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                          '--train-img and --val-img')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds has duplicates: {args.seeds}')
+    if args.pretrained:
+        missing = [r for r in ('teacher', 'student')
+                   if backbone_pretraining(demo_config(args.detector, r)) is None]
+        if missing:
+            parser.error(f"--pretrained: no config of configs/demo/pretrain/ pretrains the "
+                         f"backbone of {args.detector}'s {' and '.join(missing)} (add "
+                         f'configs/demo/{args.detector}_{missing[0]}.py to the `detectors` of '
+                         'the one with its depth and width, or write one)')
 
     available = demo_methods(args.detector)
     if args.methods is None:
@@ -137,6 +168,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"unknown method(s) {', '.join(unknown)}: choose among "
                      f"{', '.join(available)} or 'all' (configs/demo/{args.detector}_*.py)")
     args.methods = [BASELINE] + [m for m in dict.fromkeys(args.methods) if m != BASELINE]
+    vary = {}
+    for spec in args.vary:
+        method, _, assignment = spec.partition(':')
+        key, _, values = assignment.partition('=')
+        if not (key and values) or method == BASELINE:
+            parser.error(f"--vary {spec}: expected METHOD:KEY=V1,V2,... of a distillation "
+                         'method, e.g. fgfi:model.distillers.fgfi.loss.loss_weight=0.01,0.02')
+        if method not in args.methods:
+            parser.error(f'--vary {spec}: {method} is not among the methods run '
+                         f"({', '.join(args.methods)}); add it to --methods")
+        if method in vary:
+            parser.error(f'--vary: {method} is varied twice (one key per method)')
+        vary[method] = (key, values.split(','))
+    args.vary = vary
     return args
 
 
@@ -196,6 +241,7 @@ def main(argv=None) -> dict:
     default_dir = ('demo_' + osp.basename(osp.abspath(args.dataset or args.train_ann
                                                       ).rstrip('/')) if args.own_data
                    else 'demo_quick' if args.quick else 'demo')
+    default_dir += SUFFIX if args.pretrained else ''
     work_dir = osp.abspath(args.work_dir) if args.work_dir else \
         osp.join(ROOT, 'work_dirs', default_dir)
     os.makedirs(work_dir, exist_ok=True)
@@ -214,6 +260,8 @@ def main(argv=None) -> dict:
         common.append(f'train_dataloader.batch_size={args.batch_size}')
     env = subprocess_env(args.threads)
 
+    backbones = pretrain_backbones(args, detector, data, work_dir) if args.pretrained else {}
+
     # Stages.
     teacher_cfg = Config.fromfile(configs['teacher'])
     student_cfg = Config.fromfile(configs[BASELINE])
@@ -222,16 +270,25 @@ def main(argv=None) -> dict:
         'teacher', configs['teacher'], osp.join(work_dir, f'{detector}_teacher'),
         common + schedule_options(teacher_cfg, teacher_iters, args.log_interval),
         f'teacher ({describe_model(teacher_cfg.model)})', teacher_iters)
+    if backbones:
+        start_from_pretrained(teacher_stage, backbones['teacher'], 'model.backbone')
+    runs = method_runs(methods, args.vary, catalog)
     student_stages = []
     for seed in args.seeds:
-        for method in methods:
-            cfg = Config.fromfile(configs[method])
-            folder = 'student' if method == BASELINE else method
+        for name, run in runs.items():
+            cfg = Config.fromfile(configs[run.method])
             options = common + schedule_options(cfg, student_iters, args.log_interval)
-            options.append(f'randomness.seed={seed}')
-            student_stages.append((method, seed, Stage(
-                method, configs[method], osp.join(work_dir, f'{detector}_{folder}', f'seed{seed}'),
-                options, f'{catalog[method].label} (seed {seed})', student_iters)))
+            if backbones:
+                options += pretrained_regime_options(cfg, configs[run.method])
+            options += [f'randomness.seed={seed}', *run.options]
+            student_stages.append((name, seed, Stage(
+                run.method, configs[run.method],
+                osp.join(work_dir, f'{detector}_{run.folder}', f'seed{seed}'),
+                options, f'{run.label} (seed {seed})', student_iters)))
+            if backbones:
+                start_from_pretrained(student_stages[-1][-1], backbones['student'],
+                                      'model.backbone' if run.method == BASELINE
+                                      else 'model.student.backbone')
     total = 1 + len(student_stages)
 
     teacher = run_stage(teacher_stage, env, args.retrain_teacher, args.verbose, 1, total,
@@ -240,13 +297,13 @@ def main(argv=None) -> dict:
     if not teacher_ckpt or not osp.isfile(teacher_ckpt):
         raise SystemExit(f'The teacher run in {teacher_stage.work_dir} left no checkpoint '
                          f'({teacher_ckpt}): rerun with --retrain-teacher.')
-    students: Dict[str, Dict[int, dict]] = {m: {} for m in methods}
-    for index, (method, seed, stage) in enumerate(student_stages, start=2):
-        if method != BASELINE:
+    students: Dict[str, Dict[int, dict]] = {name: {} for name in runs}
+    for index, (name, seed, stage) in enumerate(student_stages, start=2):
+        if stage.name != BASELINE:
             stage.options.append(f'model.teacher_ckpt={teacher_ckpt}')
             stage.depends_on = teacher.get('finished')  # a new teacher retrains these
-        students[method][seed] = run_stage(stage, env, args.retrain, args.verbose, index,
-                                           total, started)
+        students[name][seed] = run_stage(stage, env, args.retrain, args.verbose, index,
+                                         total, started)
 
     # Results.
     metrics = student_cfg.val_evaluator.metric
@@ -259,20 +316,54 @@ def main(argv=None) -> dict:
                     student=describe_model(student_cfg.model)),
         settings=dict(teacher_iters=teacher_iters, student_iters=student_iters,
                       batch_size=args.batch_size or student_cfg.train_dataloader.batch_size,
-                      data=data, quick=args.quick),
+                      data=data, quick=args.quick,
+                      vary={m: dict(key=k, values=v) for m, (k, v) in args.vary.items()},
+                      pretraining={role: {k: record[k] for k in PRETRAINING_FIELDS}
+                                   for role, record in backbones.items()}),
         teacher=dict(metrics=teacher['metrics'], seconds=teacher['seconds'],
                      sec_per_iter=teacher['sec_per_iter'], reused=teacher['reused'],
                      checkpoint=teacher_ckpt),
         methods=summarize(teacher, students, kinds,
-                          labels={m: catalog[m].label for m in methods}),
-        reused_runs=int(teacher['reused']) + sum(r['reused'] for runs in students.values()
-                                                 for r in runs.values()),
-        command='python tools/demo.py' + (' ' + ' '.join(argv if argv is not None
-                                                          else sys.argv[1:])).rstrip(),
+                          labels={name: run.label for name, run in runs.items()}),
+        reused_runs=int(teacher['reused']) + sum(r['reused'] for by_seed in students.values()
+                                                 for r in by_seed.values()),
+        command=' '.join(['python tools/demo.py',
+                          *(argv if argv is not None else sys.argv[1:])]),
         machine=machine_info(args.threads),
         total_seconds=round(time.perf_counter() - started, 1))
     write_results(results, students, work_dir)
+    regimes = compare_regimes(results, work_dir, args.pretrained)
+    if regimes:
+        print(f'\nBoth regimes (the other from its sibling work dir; {work_dir}/regimes.md):'
+              f'\n\n{regimes}\n')
     return results
+
+
+class MethodRun(NamedTuple):
+    """What one student run of a seed trains: a method's config, with ``options``."""
+    method: str
+    folder: str         # of its runs in the work dir: <detector>_<folder>/seed<N>
+    label: str
+    options: List[str]  # --cfg-options on top of the demo's
+
+
+def method_runs(methods: List[str], vary: Dict[str, Tuple[str, List[str]]],
+                catalog: Dict[str, Method]) -> Dict[str, MethodRun]:
+    """Name -> run: one per method, or one per value of a ``--vary`` key of the method
+    (named ``'reviewkd:loss_weight=0.6'``, labelled ``'+ ReviewKD, loss_weight=0.6'``)."""
+    runs = {}
+    for method in methods:
+        folder = 'student' if method == BASELINE else method
+        if method not in vary:
+            runs[method] = MethodRun(method, folder, catalog[method].label, [])
+            continue
+        key, values = vary[method]
+        leaf = key.rsplit('.', 1)[-1]
+        for value in values:
+            runs[f'{method}:{leaf}={value}'] = MethodRun(
+                method, f'{folder}_{leaf}{value}', f'{catalog[method].label}, {leaf}={value}',
+                [f'{key}={value}'])
+    return runs
 
 
 def schedule_lengths(args, teacher_cfg: Config, student_cfg: Config):

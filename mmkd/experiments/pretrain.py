@@ -3,8 +3,9 @@
 Real detectors start from a backbone pretrained on image classification; the demo's
 backbones (mmdet ResNets of reduced width) have no such weights, so this stage makes them
 the same way: an mmpretrain ``ImageClassifier`` (the detector's very backbone, a global
-average pooling neck and a linear head) learns to classify object crops cut from the
-detection train split, through mmpretrain's own Runner and a config of
+average pooling neck and a linear head) learns to classify object crops cut from a
+generated shapes set of its own (five times the detection train split, never its images;
+or a user's train split), through mmpretrain's own Runner and a config of
 ``configs/demo/pretrain/``. The detectors then load the classifier's checkpoint with
 ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``, the path a
 user's ImageNet checkpoint takes (``configs/demo/pretrained/``).
@@ -33,6 +34,7 @@ import torch
 from mmengine.config import Config
 
 from mmkd.checkpoint import load_checkpoint_file, load_matching_weights
+from .data import make_shapes_data
 from .logs import last_checkpoint
 from .machine import subprocess_env
 from .stages import fresh_dir, run_logged
@@ -246,6 +248,26 @@ def _follow_max_iters(cfg: Config) -> None:
     cfg.default_hooks.checkpoint.interval = iters
 
 
+def _make_source(root: str, settings: dict) -> None:
+    """Generate the shapes set the crops are cut from (reused when made with ``settings``).
+
+    Raises:
+        ValueError: ``root`` holds a shapes set generated with other settings (another
+            pretraining's, or the detectors' data): it is not regenerated over.
+    """
+    stamp = osp.join(root, 'settings.json')
+    if osp.isfile(stamp):
+        with open(stamp) as f:
+            made = json.load(f)
+        if made != settings:
+            raise ValueError(
+                f'{root} holds a shapes dataset generated with {made}, not with the '
+                f"config's source_data {settings}: to cut the crops from it as it is, set "
+                'source_data=None; to generate a new source, choose another '
+                'crop_data.source_root (or delete the folder).')
+    make_shapes_data(root, **settings)
+
+
 def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dict],
                      crop_root: Optional[str], source: Optional[dict]
                      ) -> Tuple[Config, dict]:
@@ -258,6 +280,10 @@ def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dic
                          'configs/demo/pretrain/ (they inherit _base_/shapes_crops.py).')
     crop_data = dict(cfg.crop_data, **(source or {}))
     crop_data['source_root'] = osp.abspath(crop_data['source_root'])
+    if source:  # the user's dataset replaces the generated one
+        cfg.source_data = None
+    elif cfg.get('source_data'):
+        _make_source(crop_data['source_root'], dict(cfg.source_data))
     crops = make_crop_dataset(crop_root or cfg.data_root, **crop_data)
     cfg.crop_data = crop_data  # what was cut, as the run's record
     cfg.work_dir = osp.abspath(work_dir or cfg.work_dir)
@@ -315,7 +341,8 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
             ``{'train_cfg.max_iters': 3}``.
         crop_root: the crop folder (default: the config's ``data_root``).
         source: overrides of the config's ``crop_data`` source (``source_root``,
-            ``ann_file``, ``img_dir``), e.g. a user's COCO-format dataset.
+            ``ann_file``, ``img_dir``), e.g. a user's COCO-format dataset; without it the
+            config's ``source_data`` shapes set is generated (once) and cut.
         retrain: train even if a finished run with the same settings is there.
         threads: CPU threads of the training process.
 

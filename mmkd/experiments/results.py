@@ -80,6 +80,37 @@ def results_table(results: dict) -> str:
     return markdown_table(header, rows)
 
 
+def regimes_table(scratch: dict, pretrained: dict, kind: str = 'bbox') -> str:
+    """Two demo results side by side, from scratch and on pretrained backbones: per model
+    (the methods both ran) the AP, the gain over the baseline with the seeds it was up on,
+    and the share of the teacher-student gap closed."""
+    name = KIND_NAMES[kind]
+    header = ['model']
+    for regime in ('from scratch', 'pretrained'):
+        header += [f'{regime}: {name} AP', 'gain', 'gap closed']
+    teacher = ['teacher']
+    for r in (scratch, pretrained):
+        teacher += [f"{r['teacher']['metrics'][f'{kind}_AP']:.1f}", '', '']
+    rows = [teacher]
+    for method, entry in pretrained['methods'].items():
+        if method not in scratch['methods']:
+            continue
+        row = [entry['label']]
+        for r in (scratch, pretrained):
+            e = r['methods'][method]
+            n = len(e['seeds'])
+            row.append(_stat(e[f'{kind}_AP'], n))
+            if method == 'baseline':
+                row += ['', '']
+                continue
+            gain = e[f'{kind}_gain']
+            row.append(f"{gain['mean']:+.1f} ({gain['wins']}/{n} up)")
+            gap = e[f'{kind}_gap_closed']
+            row.append('' if gap is None else f'{gap:.0f}%')
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
 def describe_model(model: dict) -> str:
     """``'ResNet-18 x0.25 width, FPN 64 ch'``: backbone and neck of a detector config (the
     student's of a distillation config)."""
@@ -122,7 +153,7 @@ def results_markdown(results: dict, table: str) -> str:
         'difference to the baseline of the same seed; gap closed = gain / (teacher AP - '
         'baseline AP).',
         f"Teacher {s['teacher_iters']} iterations, students {s['student_iters']} iterations "
-        f"each, batch {s['batch_size']}, from scratch.",
+        f"each, batch {s['batch_size']}, " + _regime(s.get('pretraining')) + '.',
         f"Machine: {results['machine']['cpu']}, {results['machine']['threads']} thread(s). "
         f"Training + evaluation time per run: teacher {duration(results['teacher']['seconds'])}"
         f", students {duration(min(student_seconds))} to {duration(max(student_seconds))} "
@@ -135,3 +166,13 @@ def results_markdown(results: dict, table: str) -> str:
         skipped = ', '.join(results['methods_skipped'])
         lines.append(f'Skipped (distiller not registered): {skipped}.')
     return '\n'.join(lines) + '\n'
+
+
+def _regime(pretraining: Optional[Dict[str, dict]]) -> str:
+    """How the backbones started: 'from scratch', or from which pretraining."""
+    if not pretraining:
+        return 'from scratch'
+    return 'backbones pretrained with mmpretrain (' + '; '.join(
+        f"{role}: {p['iters']} iterations, {p['accuracy']:.1f} % top-1 on "
+        f"{p['crops']['num_val']} held-out crops, {duration(p['seconds'])}"
+        for role, p in pretraining.items()) + ')'

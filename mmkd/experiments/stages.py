@@ -43,6 +43,7 @@ class Stage:
         self.name, self.config, self.work_dir = name, config, work_dir
         self.options, self.label, self.iters = options, label, iters
         self.depends_on: Optional[str] = None  # the teacher run a distilled student learns from
+        self.backbone: Optional[dict] = None  # the pretraining the backbone starts from
 
     @property
     def command(self) -> List[str]:
@@ -51,8 +52,11 @@ class Stage:
 
     def key(self) -> dict:
         """What a finished run must match to be reused."""
-        return dict(config=shown_path(self.config), digest=config_digest(self.config),
-                    options=self.options, teacher=self.depends_on)
+        key = dict(config=shown_path(self.config), digest=config_digest(self.config),
+                   options=self.options, teacher=self.depends_on)
+        if self.backbone:
+            key['backbone'] = self.backbone
+        return key
 
 
 def fresh_dir(path: str) -> None:
