@@ -149,9 +149,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                          '--train-img and --val-img')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds has duplicates: {args.seeds}')
+    args.pretraining_configs = {}
     if args.pretrained:
-        missing = [r for r in ('teacher', 'student')
-                   if backbone_pretraining(demo_config(args.detector, r)) is None]
+        args.pretraining_configs = {
+            r: backbone_pretraining(demo_config(args.detector, r)) for r in ('teacher', 'student')}
+        missing = [r for r, config in args.pretraining_configs.items() if config is None]
         if missing:
             parser.error(f"--pretrained: no config of configs/demo/pretrain/ pretrains the "
                          f"backbone of {args.detector}'s {' and '.join(missing)} (add "
@@ -260,7 +262,7 @@ def main(argv=None) -> dict:
         common.append(f'train_dataloader.batch_size={args.batch_size}')
     env = subprocess_env(args.threads)
 
-    backbones = pretrain_backbones(args, detector, data, work_dir) if args.pretrained else {}
+    backbones = pretrain_backbones(args, data, work_dir) if args.pretrained else {}
 
     # Stages.
     teacher_cfg = Config.fromfile(configs['teacher'])

@@ -9,7 +9,6 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 
 from . import ROOT
-from .catalog import backbone_pretraining, demo_config
 from .pretrain import pretrain_backbone, pretrained_options
 from .report import duration
 from .results import regimes_table
@@ -29,9 +28,9 @@ def pretrained_regime_options(cfg: Config, config: str) -> List[str]:
     Raises:
         SystemExit: a key of ``pretrained_options`` is not in the config.
     """
-    options = []
+    options, settings = [], cfg.to_dict()
     for key, value in cfg.get('pretrained_options', {}).items():
-        node = cfg.to_dict()
+        node = settings
         for part in key.split('.'):
             if not isinstance(node, dict) or part not in node:
                 raise SystemExit(f"{config}: pretrained_options names '{key}', which is not "
@@ -41,8 +40,9 @@ def pretrained_regime_options(cfg: Config, config: str) -> List[str]:
     return options
 
 
-def pretrain_backbones(args, detector: str, data: dict, work_dir: str) -> Dict[str, dict]:
-    """Pretrain (or reuse) the teacher's and the student's backbones: role -> the
+def pretrain_backbones(args, data: dict, work_dir: str) -> Dict[str, dict]:
+    """Pretrain (or reuse) the backbones of ``args.pretraining_configs`` (role -> config,
+    found by :func:`.catalog.backbone_pretraining`): role -> the
     :func:`.pretrain.pretrain_backbone` record, with its ``config``. The crops are cut from
     the pretraining configs' generated shapes set into the configs' own folders (shared by
     every demo work dir, as ImageNet weights are by every detector), or from the user's
@@ -53,8 +53,7 @@ def pretrain_backbones(args, detector: str, data: dict, work_dir: str) -> Dict[s
                       img_dir=data['train_img'])
         pretrain_dir = pretrain_dir or osp.join(work_dir, 'pretrain')
     records = {}
-    for role in ('teacher', 'student'):
-        config = backbone_pretraining(demo_config(detector, role))
+    for role, config in args.pretraining_configs.items():
         name = osp.splitext(osp.basename(config))[0]
         cfg = Config.fromfile(config)
         # the generated source and the run's folders: the config's, from the repository root
