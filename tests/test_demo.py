@@ -153,6 +153,15 @@ def test_pretrained_profile_end_to_end(tmp_path, capsys):
     assert again['reused_runs'] == 4
 
 
+def test_pretrained_needs_a_pretraining_config_for_both_backbones(monkeypatch, capsys):
+    monkeypatch.setattr(demo, 'backbone_pretraining',
+                        lambda config: None if config.endswith('_student.py') else 'r34.py')
+    with pytest.raises(SystemExit):
+        demo.parse_args(['--pretrained'])
+    assert ("no config of configs/demo/pretrain/ pretrains the backbone of faster-rcnn's "
+            'student') in capsys.readouterr().err
+
+
 def test_a_new_pretraining_retrains_the_stages_on_it():
     stage = demo.Stage('baseline', osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_student.py'),
                        '/tmp/unused', [], 'baseline', 2)
