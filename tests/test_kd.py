@@ -1,5 +1,4 @@
 """KD on RoI logits, and the KD / FitNet configs of the six detection pairs."""
-import math
 import os.path as osp
 
 import pytest
@@ -14,23 +13,10 @@ from mmkd.models.losses import KDLoss
 from mmkd.registry import MODELS
 from mmkd.testing import small_run_config
 
+from helpers import manual_kd
+
 PAIRS = ['faster-rcnn_r101-r18', 'faster-rcnn_r101-r50', 'faster-rcnn_r50-mv2',
          'mask-rcnn_r101-r18', 'mask-rcnn_r101-r50', 'mask-rcnn_r50-mv2']
-
-
-def manual_kd(student_logits, teacher_logits, temperature, weight):
-    """KL(p_t || p_s) with p = softmax(z / T), averaged over rows, times weight * T^2,
-    written out with exp/log on float64 (no torch softmax or kl_div)."""
-    s = student_logits.detach().double() / temperature
-    t = teacher_logits.detach().double() / temperature
-    total = 0.
-    for s_row, t_row in zip(s.tolist(), t.tolist()):
-        zs = sum(math.exp(v) for v in s_row)
-        zt = sum(math.exp(v) for v in t_row)
-        p_t = [math.exp(v) / zt for v in t_row]
-        p_s = [math.exp(v) / zs for v in s_row]
-        total += sum(pt * (math.log(pt) - math.log(ps)) for pt, ps in zip(p_t, p_s))
-    return weight * temperature ** 2 * total / len(s)
 
 
 def build_small(config, data, tmp_path, **model_overrides):
