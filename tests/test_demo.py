@@ -1,4 +1,4 @@
-"""The demo (tools/demo.py = mmkd.experiments.demo) end to end on a drastically reduced
+"""The demo (tools/demo.py = experiments.demo) end to end on a drastically reduced
 run, its summary arithmetic, and one benchmark case (tools/benchmark.py)."""
 import glob
 import json
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mmkd.experiments import benchmark, cost, demo, overrides, regime, results
+from experiments import benchmark, cost, demo, overrides, regime, results
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -197,7 +197,7 @@ def test_pretrained_regime_options_name_existing_keys(tmp_path):
 def test_a_run_without_detections_reports_ap_zero(tmp_path):
     """mmdet's COCO metric logs no metric when no image has a detection (an untrained
     RetinaNet scores below its threshold): the run counts as AP 0, not as unfinished."""
-    from mmkd.experiments.logs import EMPTY_RESULTS, read_run
+    from experiments.logs import EMPTY_RESULTS, read_run
     run_dir = tmp_path / 'run' / '20260101_000000' / 'vis_data'
     run_dir.mkdir(parents=True)
     (run_dir / 'scalars.json').write_text(json.dumps(dict(iter=1, loss=1.5, time=0.2)) + '\n')
@@ -213,7 +213,7 @@ def test_a_run_without_detections_reports_ap_zero(tmp_path):
 
 
 def test_a_stage_is_trained_by_one_process_at_a_time(tmp_path):
-    from mmkd.experiments.stages import stage_lock
+    from experiments.stages import stage_lock
     work_dir = str(tmp_path / 'faster-rcnn_student' / 'seed0')
     with stage_lock(work_dir):
         with pytest.raises(SystemExit, match='Another process is training the stage'):
@@ -444,7 +444,7 @@ def test_demo_on_own_coco_dataset(tmp_path, capsys):
 
 
 def test_own_dataset_errors_name_the_fix(tmp_path):
-    from mmkd.experiments.data import coco_folder, make_shapes_data
+    from experiments.data import coco_folder, make_shapes_data
     root = str(tmp_path / 'data')
     with pytest.raises(FileNotFoundError, match='Dataset folder .* does not exist'):
         coco_folder(root)
@@ -492,8 +492,8 @@ def test_iters_scales_teacher_and_student():
 def test_methods_and_detectors_come_from_the_configs_present(tmp_path):
     """A config file named by the convention is a demo method; no code lists them."""
     import shutil
-    from mmkd.experiments import catalog
-    from mmkd.experiments.catalog import demo_detectors, demo_methods
+    from experiments import catalog
+    from experiments.catalog import demo_detectors, demo_methods
     config_dir = tmp_path / 'demo'
     shutil.copytree(osp.join(ROOT, 'configs', 'demo'), config_dir)
     (config_dir / 'faster-rcnn_fitnet2.py').write_text(
@@ -506,3 +506,19 @@ def test_methods_and_detectors_come_from_the_configs_present(tmp_path):
     assert methods['fitnet2'].label == '+ FitNet' and not methods['fitnet2'].unregistered()
     assert benchmark.config_for('faster', 'reviewkd', 'r101-r18') == osp.join(
         ROOT, 'configs', 'reviewkd', 'faster-rcnn_r101-r18_fpn_1x_coco.py')
+
+
+def test_the_installed_package_never_imports_the_harness():
+    """``experiments`` is the checkout's harness, not installed: no module of ``mmkd``
+    may import it (an installed mmkd would fail to import)."""
+    import ast
+    importers = []
+    for path in glob.glob(osp.join(ROOT, 'mmkd', '**', '*.py'), recursive=True):
+        for node in ast.walk(ast.parse(open(path).read(), path)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level \
+                else []
+            if any(n == 'experiments' or n.startswith('experiments.') for n in names):
+                importers.append(osp.relpath(path, ROOT))
+    assert glob.glob(osp.join(ROOT, 'mmkd', '**', '*.py'), recursive=True)
+    assert importers == []

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmkd.experiments.data import SHAPES_CONFIG, make_shapes_data, shapes_settings  # noqa: E402
+from experiments.data import SHAPES_CONFIG, make_shapes_data, shapes_settings  # noqa: E402
 
 
 def main(argv=None):

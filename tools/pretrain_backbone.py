@@ -18,8 +18,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from mmkd.experiments.machine import hide_pkg_resources_warning  # noqa: E402
-from mmkd.experiments.pretrain import pretrain_backbone  # noqa: E402
+from experiments.machine import hide_pkg_resources_warning  # noqa: E402
+from experiments.pretrain import pretrain_backbone  # noqa: E402
 
 
 def parse_args():
