@@ -3,6 +3,7 @@ and ``tools/pretrain_backbone.py`` are its command lines); not part of the insta
 ``mmkd`` package, which never imports it.
 
 * :mod:`.catalog`   detector families and methods, found from the configs present;
+* :mod:`.settings`  what the demo sets beyond its configs (data, pretrained regime);
 * :mod:`.data`      the generated shapes dataset, or a user's COCO-format folder;
 * :mod:`.overrides` config changes: schedule length, dataset paths and classes;
 * :mod:`.stages`    one ``tools/train.py`` run per stage, in a subprocess, cached;

@@ -9,6 +9,7 @@ from mmengine.config import Config
 
 from mmkd.data import make_shapes_dataset
 from . import CONFIGS
+from .settings import SHAPES_DATA
 
 SHAPES_CONFIG = osp.join(CONFIGS, 'demo', '_base_', 'shapes_detection.py')
 
@@ -16,12 +17,26 @@ SHAPES_CONFIG = osp.join(CONFIGS, 'demo', '_base_', 'shapes_detection.py')
 # ----------------------------------------------------------------------------- shapes
 def shapes_settings(config: str = SHAPES_CONFIG) -> dict:
     """``dict(data_root=..., num_train=..., num_val=..., image_size=..., max_objects=...,
-    seed=...)`` as a demo config declares them (its ``shapes_data`` and ``data_root``)."""
+    seed=...)`` of the generated dataset a demo config trains on: the
+    :data:`.settings.SHAPES_DATA` entry of its ``data_root``, at its ``image_size``.
+
+    Raises:
+        ValueError: the config's ``data_root`` is not one of the table, or the config
+            has no ``image_size``.
+    """
     cfg = Config.fromfile(config)
-    if 'shapes_data' not in cfg:
-        raise ValueError(f"{config} has no 'shapes_data' dict: use a config under "
-                         'configs/demo/ (they inherit configs/demo/_base_/shapes_detection.py).')
-    return dict(data_root=cfg.data_root, **cfg.shapes_data)
+    data_root, image_size = cfg.get('data_root'), cfg.get('image_size')
+    entries = {osp.normpath(root): entry for root, entry in SHAPES_DATA.items()}
+    settings = entries.get(osp.normpath(str(data_root)))
+    if settings is None or image_size is None:
+        raise ValueError(
+            f'{config} does not train on a generated shapes dataset of the demo (its '
+            f"data_root {data_root!r} is not one of {', '.join(SHAPES_DATA)} in "
+            'experiments/settings.py SHAPES_DATA, or it sets no image_size): use a config '
+            'under configs/demo/ (they inherit configs/demo/_base_/shapes_detection.py).')
+    return dict(data_root=data_root, num_train=settings['num_train'],
+                num_val=settings['num_val'], image_size=image_size,
+                max_objects=settings['max_objects'], seed=settings['seed'])
 
 
 def make_shapes_data(data_root: str, **settings) -> dict:

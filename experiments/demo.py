@@ -157,8 +157,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         if missing:
             parser.error(f"--pretrained: no config of configs/demo/pretrain/ pretrains the "
                          f"backbone of {args.detector}'s {' and '.join(missing)} (add "
-                         f'configs/demo/{args.detector}_{missing[0]}.py to the `detectors` of '
-                         'the one with its depth and width, or write one)')
+                         f"'{args.detector}_{missing[0]}.py' to the BACKBONE_PRETRAINING entry "
+                         'of experiments/settings.py of the one with its depth and width, or '
+                         'write one)')
 
     available = demo_methods(args.detector)
     if args.methods is None:

@@ -34,6 +34,7 @@ import torch
 from mmengine.config import Config
 
 from mmkd.checkpoint import load_checkpoint_file, load_matching_weights
+from .catalog import pretraining_detectors
 from .data import make_shapes_data
 from .logs import last_checkpoint
 from .machine import subprocess_env
@@ -293,7 +294,6 @@ def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dic
     cfg.data_preprocessor.num_classes = num_classes
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.update(data_root=crops['data_root'], metainfo=metainfo)
-    cfg.detectors = [osp.abspath(d) for d in cfg.get('detectors', [])]
     return cfg, crops
 
 
@@ -331,7 +331,8 @@ def _train(cfg: Config, threads: Optional[int], verbose: bool) -> None:
 def pretrain_backbone(config: str, work_dir: Optional[str] = None,
                       options: Optional[dict] = None, crop_root: Optional[str] = None,
                       source: Optional[dict] = None, retrain: bool = False,
-                      threads: Optional[int] = None, verbose: bool = False) -> Dict:
+                      threads: Optional[int] = None, verbose: bool = False,
+                      detectors: Optional[Sequence[str]] = None) -> Dict:
     """Pretrain a detector backbone by classifying object crops; cached.
 
     Args:
@@ -345,6 +346,9 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
             config's ``source_data`` shapes set is generated (once) and cut.
         retrain: train even if a finished run with the same settings is there.
         threads: CPU threads of the training process.
+        detectors: the detector configs whose backbone the checkpoint must fit (default:
+            :func:`.catalog.pretraining_detectors` of ``config``); checked on a reused
+            run too, and not part of what a run must match to be reused.
 
     Returns:
         dict: ``checkpoint`` (the classifier's weights, ``backbone.*`` among them, a file
@@ -354,19 +358,19 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
         ``reused``.
 
     Raises:
-        ValueError: the checkpoint does not fit the backbone of one of the config's
-            ``detectors`` (missing, unexpected or shape-mismatched keys, listed).
+        ValueError: the checkpoint does not fit the backbone of one of ``detectors``
+            (missing, unexpected or shape-mismatched keys, listed).
     """
+    if detectors is None:
+        detectors = pretraining_detectors(config)
     cfg, crops = _resolved_config(config, work_dir, options, crop_root, source)
-    # `detectors` only names what the checkpoint is checked against: not a training setting
-    settings = {k: v for k, v in cfg.to_dict().items() if k != 'detectors'}
-    key = dict(config=_digest(settings), crops=crops['digest'])
+    key = dict(config=_digest(cfg.to_dict()), crops=crops['digest'])
     record_path = osp.join(cfg.work_dir, STAGE_RECORD)
     if not retrain and osp.isfile(record_path):
         with open(record_path) as f:
             record = json.load(f)
         if record.get('key') == key and osp.isfile(record['checkpoint']):
-            for detector in cfg.detectors:
+            for detector in detectors:
                 check_backbone_checkpoint(detector, record['checkpoint'])
             return dict(record, reused=True)
     start = time.perf_counter()
@@ -383,7 +387,7 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
     meta = dict(config=osp.abspath(config), classes=crops['classes'],
                 accuracy_top1=accuracy, iters=cfg.train_cfg.max_iters)
     torch.save(dict(state_dict=weights, meta=meta), checkpoint)
-    for detector in cfg.detectors:
+    for detector in detectors:
         check_backbone_checkpoint(detector, checkpoint)
     record = dict(key=key, checkpoint=checkpoint, accuracy=accuracy,
                   seconds=round(seconds, 1), sec_per_iter=sec_per_iter,

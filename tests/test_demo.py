@@ -178,20 +178,71 @@ def test_a_new_pretraining_retrains_the_stages_on_it():
     assert stage.key() != first  # same file, retrained: the runs on it are stale
 
 
-def test_pretrained_regime_options_name_existing_keys(tmp_path):
+def test_pretrained_regime_options_name_existing_configs_and_keys(tmp_path):
     from mmengine.config import Config
     config = tmp_path / 'method.py'
-    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n"
-                      "pretrained_options = {'model.distillers.fitnet.loss.loss_weight': 1.5}\n")
-    assert regime.pretrained_regime_options(Config.fromfile(str(config)), str(config)) == \
+    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n")
+    cfg, path = Config.fromfile(str(config)), str(config)
+    table = {'method.py': {'model.distillers.fitnet.loss.loss_weight': 1.5}}
+    assert regime.pretrained_regime_options(cfg, path, table, str(tmp_path)) == \
         ['model.distillers.fitnet.loss.loss_weight=1.5']
-    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n"
-                      "pretrained_options = {'model.distillers.fitnt.loss.loss_weight': 1.5}\n")
+    table = {'method.py': {'model.distillers.fitnt.loss.loss_weight': 1.5}}
     with pytest.raises(SystemExit, match="names 'model.distillers.fitnt.loss.loss_weight'.*"
                                          "no 'fitnt'"):
-        regime.pretrained_regime_options(Config.fromfile(str(config)), str(config))
+        regime.pretrained_regime_options(cfg, path, table, str(tmp_path))
+    # a misspelt config name would apply to nothing: refused
+    table = {'methd.py': {'model.distillers.fitnet.loss.loss_weight': 1.5}}
+    with pytest.raises(SystemExit, match="PRETRAINED_REGIME names methd.py, which is not a "
+                                         'config of'):
+        regime.pretrained_regime_options(cfg, path, table, str(tmp_path))
+    # the demo's own table, on every demo config (and on its copies written elsewhere)
+    chosen = {}
     for path in glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')):
-        regime.pretrained_regime_options(Config.fromfile(path), path)  # the demo's own
+        options = regime.pretrained_regime_options(Config.fromfile(path), path)
+        if options:
+            chosen[osp.basename(path)] = options
+    assert chosen == {'faster-rcnn_fitnet.py': ['model.distillers.fitnet.loss.loss_weight=9.6'],
+                      'faster-rcnn_fgfi.py': ['model.distillers.fgfi.loss.loss_weight=0.1'],
+                      'faster-rcnn_reviewkd.py':
+                      ['model.distillers.reviewkd.loss.loss_weight=9.6']}
+    copy = tmp_path / 'faster-rcnn_fgfi.py'
+    copy.write_text(f"_base_ = '{osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_fgfi.py')}'\n")
+    assert regime.pretrained_regime_options(Config.fromfile(str(copy)), str(copy)) == \
+        chosen['faster-rcnn_fgfi.py']
+
+
+def test_backbone_pretraining_names_existing_configs(monkeypatch):
+    from experiments import catalog
+    demo_dir = osp.join(ROOT, 'configs', 'demo')
+    for role, pretraining in (('teacher', 'resnet34-half.py'),
+                              ('student', 'resnet18-quarter.py')):
+        for detector in demo.demo_detectors():
+            assert catalog.backbone_pretraining(osp.join(demo_dir, f'{detector}_{role}.py')) \
+                == osp.join(demo_dir, 'pretrain', pretraining)
+    assert catalog.backbone_pretraining(osp.join(demo_dir, 'faster-rcnn_fitnet.py')) is None
+    monkeypatch.setitem(catalog.BACKBONE_PRETRAINING, 'resnet18-quarter.py',
+                        ('faster-rcnn_studnt.py', ))
+    with pytest.raises(SystemExit, match=r"BACKBONE_PRETRAINING\['resnet18-quarter.py'\] "
+                                         'names .*faster-rcnn_studnt.py, which does not exist'):
+        catalog.backbone_pretraining(osp.join(demo_dir, 'faster-rcnn_student.py'))
+    monkeypatch.undo()
+    monkeypatch.setitem(catalog.BACKBONE_PRETRAINING, 'resnet18-quartr.py', ())
+    with pytest.raises(SystemExit, match="names resnet18-quartr.py, which is not a config"):
+        catalog.backbone_pretraining(osp.join(demo_dir, 'faster-rcnn_student.py'))
+
+
+def test_shapes_data_of_the_demo_configs(tmp_path):
+    from experiments.data import shapes_settings
+    expected = dict(data_root='data/shapes_demo/', num_train=1000, num_val=300,
+                    image_size=128, max_objects=5, seed=1)
+    for name in ('_base_/shapes_detection.py', 'faster-rcnn_student.py',
+                 'mask-rcnn_fgfi.py', 'retinanet_teacher.py'):
+        assert shapes_settings(osp.join(ROOT, 'configs', 'demo', name)) == expected
+    other = tmp_path / 'other.py'
+    other.write_text("data_root = 'data/coco/'\nimage_size = 128\n")
+    with pytest.raises(ValueError, match="data_root 'data/coco/' is not one of "
+                                         'data/shapes_demo/'):
+        shapes_settings(str(other))
 
 
 def test_a_run_without_detections_reports_ap_zero(tmp_path):

@@ -139,9 +139,9 @@ def test_key_mismatch_is_an_error(run, tmp_path):
 def test_the_stage_checks_its_detectors(run):
     kwargs, _ = run
     teacher = osp.join(CONFIGS, 'faster-rcnn_teacher.py')
-    options = dict(kwargs['options'], detectors=[teacher])  # not a training setting: reused
+    # not a training setting: the run is reused, and checked against the teacher
     with pytest.raises(ValueError, match='does not fit the backbone of .*faster-rcnn_teacher'):
-        pretrain_backbone(**dict(kwargs, options=options))
+        pretrain_backbone(**dict(kwargs, detectors=[teacher]))
 
 
 class _Trained(Exception):
