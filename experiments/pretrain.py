@@ -36,6 +36,7 @@ from mmengine.config import Config
 from mmkd.checkpoint import load_checkpoint_file, load_matching_weights
 from .catalog import pretraining_detectors
 from .data import make_shapes_data
+from .errors import InputNotFoundError, InputValueError
 from .logs import last_checkpoint
 from .machine import subprocess_env
 from .stages import fresh_dir, run_logged
@@ -105,19 +106,20 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
         and the annotation file).
 
     Raises:
-        FileNotFoundError: the annotation file or an image is missing.
-        ValueError: ``root`` is inside the source dataset, or it holds other files.
+        InputNotFoundError: the annotation file or an image is missing.
+        InputValueError: ``root`` is inside the source dataset, or it holds other files;
+            the file has no usable box.
     """
     root, source_root = osp.abspath(root), osp.abspath(source_root)
     ann_path = osp.join(source_root, ann_file)
     if not osp.isfile(ann_path):
-        raise FileNotFoundError(f'The crops are cut from {ann_path}, which does not exist: '
-                                'make the dataset first (python tools/make_shapes_data.py '
-                                'for the demo data) or set crop_data.source_root.')
+        raise InputNotFoundError(f'The crops are cut from {ann_path}, which does not exist: '
+                                 'make the dataset first (python tools/make_shapes_data.py '
+                                 'for the demo data) or set crop_data.source_root.')
     if osp.commonpath([root, source_root]) == source_root:
-        raise ValueError(f'The crop folder {root} is inside the source dataset '
-                         f'{source_root}, which is never written: choose a folder in the '
-                         'work dir (data_root of the pretraining config).')
+        raise InputValueError(f'The crop folder {root} is inside the source dataset '
+                              f'{source_root}, which is never written: choose a folder in the '
+                              'work dir (data_root of the pretraining config).')
     settings = dict(source=ann_path, source_digest=_file_digest(ann_path), img_dir=img_dir,
                     size=size, context=context, background_per_image=background_per_image,
                     val_every=val_every, seed=seed)
@@ -129,8 +131,8 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
             return made['description']
         shutil.rmtree(root)
     elif osp.isdir(root) and os.listdir(root):
-        raise ValueError(f'{root} holds files that are not a crop dataset made by this stage; '
-                         'choose a new or empty folder for the crops.')
+        raise InputValueError(f'{root} holds files that are not a crop dataset made by this '
+                              'stage; choose a new or empty folder for the crops.')
 
     with open(ann_path) as f:
         coco = json.load(f)
@@ -143,7 +145,7 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
             boxes_of.setdefault(ann['image_id'], []).append(ann)
     sides = [_square(a['bbox'], context)[2] for anns in boxes_of.values() for a in anns]
     if not sides:
-        raise ValueError(f'{ann_path} has no usable boxes to cut crops from.')
+        raise InputValueError(f'{ann_path} has no usable boxes to cut crops from.')
 
     rng = np.random.default_rng(seed)
     lines: Dict[str, List[str]] = dict(train=[], val=[])
@@ -151,7 +153,7 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
         path = osp.join(source_root, img_dir, info['file_name'])
         image = cv2.imread(path)
         if image is None:
-            raise FileNotFoundError(f'Cannot read image {path} listed in {ann_path}.')
+            raise InputNotFoundError(f'Cannot read image {path} listed in {ann_path}.')
         split = 'val' if index % val_every == val_every - 1 else 'train'
         anns = boxes_of.get(info['id'], [])
         crops = [(categories.index(a['category_id']), _square(a['bbox'], context))
@@ -240,8 +242,8 @@ def _follow_max_iters(cfg: Config) -> None:
     ``train_cfg.max_iters``, so that overriding it alone changes the run's length."""
     iters = cfg.train_cfg.max_iters
     if iters < 2:
-        raise ValueError(f'train_cfg.max_iters={iters}: the pretraining needs at least 2 '
-                         'iterations (a warm-up and a cosine decay).')
+        raise InputValueError(f'train_cfg.max_iters={iters}: the pretraining needs at least 2 '
+                              'iterations (a warm-up and a cosine decay).')
     warmup, cosine = cfg.param_scheduler
     warmup.end = max(1, min(warmup.end, iters // 5))
     cosine.update(begin=warmup.end, end=iters)
@@ -253,7 +255,7 @@ def _make_source(root: str, settings: dict) -> None:
     """Generate the shapes set the crops are cut from (reused when made with ``settings``).
 
     Raises:
-        ValueError: ``root`` holds a shapes set generated with other settings (another
+        InputValueError: ``root`` holds a shapes set generated with other settings (another
             pretraining's, or the detectors' data): it is not regenerated over.
     """
     stamp = osp.join(root, 'settings.json')
@@ -261,7 +263,7 @@ def _make_source(root: str, settings: dict) -> None:
         with open(stamp) as f:
             made = json.load(f)
         if made != settings:
-            raise ValueError(
+            raise InputValueError(
                 f'{root} holds a shapes dataset generated with {made}, not with the '
                 f"config's source_data {settings}: to cut the crops from it as it is, set "
                 'source_data=None; to generate a new source, choose another '
@@ -277,8 +279,8 @@ def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dic
         cfg.merge_from_dict(options)
     _follow_max_iters(cfg)
     if 'crop_data' not in cfg:
-        raise ValueError(f"{config} has no 'crop_data' dict: use a config under "
-                         'configs/demo/pretrain/ (they inherit _base_/shapes_crops.py).')
+        raise InputValueError(f"{config} has no 'crop_data' dict: use a config under "
+                              'configs/demo/pretrain/ (they inherit _base_/shapes_crops.py).')
     crop_data = dict(cfg.crop_data, **(source or {}))
     crop_data['source_root'] = osp.abspath(crop_data['source_root'])
     if source:  # the user's dataset replaces the generated one

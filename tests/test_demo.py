@@ -573,3 +573,46 @@ def test_the_installed_package_never_imports_the_harness():
                 importers.append(osp.relpath(path, ROOT))
     assert glob.glob(osp.join(ROOT, 'mmkd', '**', '*.py'), recursive=True)
     assert importers == []
+
+
+def test_a_bad_dataset_is_named_without_a_traceback(tmp_path):
+    """tools/demo.py --dataset on unusable data: the check's message on stderr, exit status
+    2, no traceback, nothing trained."""
+    import subprocess
+    import sys
+    empty, bad_json, no_boxes = (tmp_path / n for n in ('empty', 'bad_json', 'no_boxes'))
+    empty.mkdir()
+    _write_coco_folder(str(bad_json), num_train=1, num_val=1, size=48)
+    (bad_json / 'annotations' / 'instances_train2017.json').write_text('{"images": [')
+    _write_coco_folder(str(no_boxes), num_train=1, num_val=1, size=48)
+    train_ann = no_boxes / 'annotations' / 'instances_train2017.json'
+    train_ann.write_text(json.dumps(dict(json.loads(train_ann.read_text()), annotations=[])))
+    for dataset, message in ((tmp_path / 'missing', 'Dataset folder .* does not exist'),
+                             (empty, 'No train annotation file in .*--train-ann FILE'),
+                             (bad_json, 'Cannot read the COCO annotation file'),
+                             (no_boxes, '.*train2017.json has no annotations: nothing to')):
+        proc = subprocess.run(
+            [sys.executable, osp.join(ROOT, 'tools', 'demo.py'), '--dataset', str(dataset),
+             '--work-dir', str(tmp_path / 'work')],
+            cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert re.search('^tools/demo.py: error: ' + message, proc.stderr, re.M), proc.stderr
+        assert 'Traceback' not in proc.stderr and 'iterations of' not in proc.stdout
+
+
+def test_only_the_checks_errors_lose_their_traceback(capsys):
+    from experiments.errors import InputNotFoundError, run_command
+
+    def bad_input():
+        raise InputNotFoundError('Dataset folder /x does not exist.')
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_command(bad_input, 'tools/demo.py')
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == 'tools/demo.py: error: Dataset folder /x does not exist.\n'
+
+    def bug():
+        raise ValueError('not a check: a bug')
+
+    with pytest.raises(ValueError, match='a bug'):  # propagates, with its traceback
+        run_command(bug, 'tools/demo.py')

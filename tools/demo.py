@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from experiments.demo import main  # noqa: E402
+from experiments.errors import run_command  # noqa: E402
 
 if __name__ == '__main__':
-    main()
+    run_command(main, 'tools/demo.py')
