@@ -1,4 +1,4 @@
-"""The demo (tools/demo.py = mmkd.experiments.demo) end to end on a drastically reduced
+"""The demo (tools/demo.py = experiments.demo) end to end on a drastically reduced
 run, its summary arithmetic, and one benchmark case (tools/benchmark.py)."""
 import glob
 import json
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mmkd.experiments import benchmark, cost, demo, overrides, regime, results
+from experiments import benchmark, cost, demo, overrides, regime, results
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -178,26 +178,77 @@ def test_a_new_pretraining_retrains_the_stages_on_it():
     assert stage.key() != first  # same file, retrained: the runs on it are stale
 
 
-def test_pretrained_regime_options_name_existing_keys(tmp_path):
+def test_pretrained_regime_options_name_existing_configs_and_keys(tmp_path):
     from mmengine.config import Config
     config = tmp_path / 'method.py'
-    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n"
-                      "pretrained_options = {'model.distillers.fitnet.loss.loss_weight': 1.5}\n")
-    assert regime.pretrained_regime_options(Config.fromfile(str(config)), str(config)) == \
+    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n")
+    cfg, path = Config.fromfile(str(config)), str(config)
+    table = {'method.py': {'model.distillers.fitnet.loss.loss_weight': 1.5}}
+    assert regime.pretrained_regime_options(cfg, path, table, str(tmp_path)) == \
         ['model.distillers.fitnet.loss.loss_weight=1.5']
-    config.write_text("model = dict(distillers=dict(fitnet=dict(loss=dict(loss_weight=0.2))))\n"
-                      "pretrained_options = {'model.distillers.fitnt.loss.loss_weight': 1.5}\n")
+    table = {'method.py': {'model.distillers.fitnt.loss.loss_weight': 1.5}}
     with pytest.raises(SystemExit, match="names 'model.distillers.fitnt.loss.loss_weight'.*"
                                          "no 'fitnt'"):
-        regime.pretrained_regime_options(Config.fromfile(str(config)), str(config))
+        regime.pretrained_regime_options(cfg, path, table, str(tmp_path))
+    # a misspelt config name would apply to nothing: refused
+    table = {'methd.py': {'model.distillers.fitnet.loss.loss_weight': 1.5}}
+    with pytest.raises(SystemExit, match="PRETRAINED_REGIME names methd.py, which is not a "
+                                         'config of'):
+        regime.pretrained_regime_options(cfg, path, table, str(tmp_path))
+    # the demo's own table, on every demo config (and on its copies written elsewhere)
+    chosen = {}
     for path in glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')):
-        regime.pretrained_regime_options(Config.fromfile(path), path)  # the demo's own
+        options = regime.pretrained_regime_options(Config.fromfile(path), path)
+        if options:
+            chosen[osp.basename(path)] = options
+    assert chosen == {'faster-rcnn_fitnet.py': ['model.distillers.fitnet.loss.loss_weight=9.6'],
+                      'faster-rcnn_fgfi.py': ['model.distillers.fgfi.loss.loss_weight=0.1'],
+                      'faster-rcnn_reviewkd.py':
+                      ['model.distillers.reviewkd.loss.loss_weight=9.6']}
+    copy = tmp_path / 'faster-rcnn_fgfi.py'
+    copy.write_text(f"_base_ = '{osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_fgfi.py')}'\n")
+    assert regime.pretrained_regime_options(Config.fromfile(str(copy)), str(copy)) == \
+        chosen['faster-rcnn_fgfi.py']
+
+
+def test_backbone_pretraining_names_existing_configs(monkeypatch):
+    from experiments import catalog
+    demo_dir = osp.join(ROOT, 'configs', 'demo')
+    for role, pretraining in (('teacher', 'resnet34-half.py'),
+                              ('student', 'resnet18-quarter.py')):
+        for detector in demo.demo_detectors():
+            assert catalog.backbone_pretraining(osp.join(demo_dir, f'{detector}_{role}.py')) \
+                == osp.join(demo_dir, 'pretrain', pretraining)
+    assert catalog.backbone_pretraining(osp.join(demo_dir, 'faster-rcnn_fitnet.py')) is None
+    monkeypatch.setitem(catalog.BACKBONE_PRETRAINING, 'resnet18-quarter.py',
+                        ('faster-rcnn_studnt.py', ))
+    with pytest.raises(SystemExit, match=r"BACKBONE_PRETRAINING\['resnet18-quarter.py'\] "
+                                         'names .*faster-rcnn_studnt.py, which does not exist'):
+        catalog.backbone_pretraining(osp.join(demo_dir, 'faster-rcnn_student.py'))
+    monkeypatch.undo()
+    monkeypatch.setitem(catalog.BACKBONE_PRETRAINING, 'resnet18-quartr.py', ())
+    with pytest.raises(SystemExit, match="names resnet18-quartr.py, which is not a config"):
+        catalog.backbone_pretraining(osp.join(demo_dir, 'faster-rcnn_student.py'))
+
+
+def test_shapes_data_of_the_demo_configs(tmp_path):
+    from experiments.data import shapes_settings
+    expected = dict(data_root='data/shapes_demo/', num_train=1000, num_val=300,
+                    image_size=128, max_objects=5, seed=1)
+    for name in ('_base_/shapes_detection.py', 'faster-rcnn_student.py',
+                 'mask-rcnn_fgfi.py', 'retinanet_teacher.py'):
+        assert shapes_settings(osp.join(ROOT, 'configs', 'demo', name)) == expected
+    other = tmp_path / 'other.py'
+    other.write_text("data_root = 'data/coco/'\nimage_size = 128\n")
+    with pytest.raises(ValueError, match="data_root 'data/coco/' is not one of "
+                                         'data/shapes_demo/'):
+        shapes_settings(str(other))
 
 
 def test_a_run_without_detections_reports_ap_zero(tmp_path):
     """mmdet's COCO metric logs no metric when no image has a detection (an untrained
     RetinaNet scores below its threshold): the run counts as AP 0, not as unfinished."""
-    from mmkd.experiments.logs import EMPTY_RESULTS, read_run
+    from experiments.logs import EMPTY_RESULTS, read_run
     run_dir = tmp_path / 'run' / '20260101_000000' / 'vis_data'
     run_dir.mkdir(parents=True)
     (run_dir / 'scalars.json').write_text(json.dumps(dict(iter=1, loss=1.5, time=0.2)) + '\n')
@@ -213,7 +264,7 @@ def test_a_run_without_detections_reports_ap_zero(tmp_path):
 
 
 def test_a_stage_is_trained_by_one_process_at_a_time(tmp_path):
-    from mmkd.experiments.stages import stage_lock
+    from experiments.stages import stage_lock
     work_dir = str(tmp_path / 'faster-rcnn_student' / 'seed0')
     with stage_lock(work_dir):
         with pytest.raises(SystemExit, match='Another process is training the stage'):
@@ -444,7 +495,7 @@ def test_demo_on_own_coco_dataset(tmp_path, capsys):
 
 
 def test_own_dataset_errors_name_the_fix(tmp_path):
-    from mmkd.experiments.data import coco_folder, make_shapes_data
+    from experiments.data import coco_folder, make_shapes_data
     root = str(tmp_path / 'data')
     with pytest.raises(FileNotFoundError, match='Dataset folder .* does not exist'):
         coco_folder(root)
@@ -492,8 +543,8 @@ def test_iters_scales_teacher_and_student():
 def test_methods_and_detectors_come_from_the_configs_present(tmp_path):
     """A config file named by the convention is a demo method; no code lists them."""
     import shutil
-    from mmkd.experiments import catalog
-    from mmkd.experiments.catalog import demo_detectors, demo_methods
+    from experiments import catalog
+    from experiments.catalog import demo_detectors, demo_methods
     config_dir = tmp_path / 'demo'
     shutil.copytree(osp.join(ROOT, 'configs', 'demo'), config_dir)
     (config_dir / 'faster-rcnn_fitnet2.py').write_text(
@@ -506,3 +557,62 @@ def test_methods_and_detectors_come_from_the_configs_present(tmp_path):
     assert methods['fitnet2'].label == '+ FitNet' and not methods['fitnet2'].unregistered()
     assert benchmark.config_for('faster', 'reviewkd', 'r101-r18') == osp.join(
         ROOT, 'configs', 'reviewkd', 'faster-rcnn_r101-r18_fpn_1x_coco.py')
+
+
+def test_the_installed_package_never_imports_the_harness():
+    """``experiments`` is the checkout's harness, not installed: no module of ``mmkd``
+    may import it (an installed mmkd would fail to import)."""
+    import ast
+    importers = []
+    for path in glob.glob(osp.join(ROOT, 'mmkd', '**', '*.py'), recursive=True):
+        for node in ast.walk(ast.parse(open(path).read(), path)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level \
+                else []
+            if any(n == 'experiments' or n.startswith('experiments.') for n in names):
+                importers.append(osp.relpath(path, ROOT))
+    assert glob.glob(osp.join(ROOT, 'mmkd', '**', '*.py'), recursive=True)
+    assert importers == []
+
+
+def test_a_bad_dataset_is_named_without_a_traceback(tmp_path):
+    """tools/demo.py --dataset on unusable data: the check's message on stderr, exit status
+    2, no traceback, nothing trained."""
+    import subprocess
+    import sys
+    empty, bad_json, no_boxes = (tmp_path / n for n in ('empty', 'bad_json', 'no_boxes'))
+    empty.mkdir()
+    _write_coco_folder(str(bad_json), num_train=1, num_val=1, size=48)
+    (bad_json / 'annotations' / 'instances_train2017.json').write_text('{"images": [')
+    _write_coco_folder(str(no_boxes), num_train=1, num_val=1, size=48)
+    train_ann = no_boxes / 'annotations' / 'instances_train2017.json'
+    train_ann.write_text(json.dumps(dict(json.loads(train_ann.read_text()), annotations=[])))
+    for dataset, message in ((tmp_path / 'missing', 'Dataset folder .* does not exist'),
+                             (empty, 'No train annotation file in .*--train-ann FILE'),
+                             (bad_json, 'Cannot read the COCO annotation file'),
+                             (no_boxes, '.*train2017.json has no annotations: nothing to')):
+        proc = subprocess.run(
+            [sys.executable, osp.join(ROOT, 'tools', 'demo.py'), '--dataset', str(dataset),
+             '--work-dir', str(tmp_path / 'work')],
+            cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert re.search('^tools/demo.py: error: ' + message, proc.stderr, re.M), proc.stderr
+        assert 'Traceback' not in proc.stderr and 'iterations of' not in proc.stdout
+
+
+def test_only_the_checks_errors_lose_their_traceback(capsys):
+    from experiments.errors import InputNotFoundError, run_command
+
+    def bad_input():
+        raise InputNotFoundError('Dataset folder /x does not exist.')
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_command(bad_input, 'tools/demo.py')
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == 'tools/demo.py: error: Dataset folder /x does not exist.\n'
+
+    def bug():
+        raise ValueError('not a check: a bug')
+
+    with pytest.raises(ValueError, match='a bug'):  # propagates, with its traceback
+        run_command(bug, 'tools/demo.py')

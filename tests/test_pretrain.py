@@ -1,4 +1,4 @@
-"""Backbone pretraining with mmpretrain (mmkd.experiments.pretrain): the crops, one real
+"""Backbone pretraining with mmpretrain (experiments.pretrain): the crops, one real
 tiny run of mmpretrain's Runner, its checkpoint loaded into the demo detectors' backbones
 through init_cfg Pretrained, the key check, and the cache."""
 import argparse
@@ -10,11 +10,11 @@ import pytest
 import torch
 from mmengine.config import Config, DictAction
 
+from experiments import pretrain
+from experiments.pretrain import (check_backbone_checkpoint, make_crop_dataset,
+                                  pretrain_backbone, pretrained_options)
 from mmkd.config import build_detector
 from mmkd.data import make_shapes_dataset
-from mmkd.experiments import pretrain
-from mmkd.experiments.pretrain import (check_backbone_checkpoint, make_crop_dataset,
-                                       pretrain_backbone, pretrained_options)
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'demo')
 STUDENT_PRETRAIN = osp.join(CONFIGS, 'pretrain', 'resnet18-quarter.py')
@@ -139,9 +139,9 @@ def test_key_mismatch_is_an_error(run, tmp_path):
 def test_the_stage_checks_its_detectors(run):
     kwargs, _ = run
     teacher = osp.join(CONFIGS, 'faster-rcnn_teacher.py')
-    options = dict(kwargs['options'], detectors=[teacher])  # not a training setting: reused
+    # not a training setting: the run is reused, and checked against the teacher
     with pytest.raises(ValueError, match='does not fit the backbone of .*faster-rcnn_teacher'):
-        pretrain_backbone(**dict(kwargs, options=options))
+        pretrain_backbone(**dict(kwargs, detectors=[teacher]))
 
 
 class _Trained(Exception):

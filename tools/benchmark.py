@@ -1,6 +1,6 @@
 """Training-step cost of the distillation methods: time per iteration, its ratio to the
 floor (student-only step + teacher backbone/neck forward without grad) and peak memory
-(mmkd.experiments.benchmark; each case measured by mmkd.experiments.cost).
+(experiments.benchmark; each case measured by experiments.cost).
 
 Usage:
     python tools/benchmark.py [cost|scaling] [--detectors faster mask ...]
@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmkd.experiments.benchmark import main  # noqa: E402
+from experiments.benchmark import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

@@ -1,6 +1,6 @@
 """End-to-end distillation demo on the CPU: a teacher, a student baseline and distilled
 students trained with tools/train.py on the configs in configs/demo/, on generated shapes
-data or on your own COCO-format dataset, compared on one table (mmkd.experiments.demo).
+data or on your own COCO-format dataset, compared on one table (experiments.demo).
 
 Usage:
     python tools/demo.py [--quick] [--detector faster-rcnn|mask-rcnn|...] [--mask]
@@ -14,7 +14,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmkd.experiments.demo import main  # noqa: E402
+from experiments.demo import main  # noqa: E402
+from experiments.errors import run_command  # noqa: E402
 
 if __name__ == '__main__':
-    main()
+    run_command(main, 'tools/demo.py')

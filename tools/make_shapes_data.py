@@ -14,7 +14,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmkd.experiments.data import SHAPES_CONFIG, make_shapes_data, shapes_settings  # noqa: E402
+from experiments.data import SHAPES_CONFIG, make_shapes_data, shapes_settings  # noqa: E402
+from experiments.errors import run_command  # noqa: E402
 
 
 def main(argv=None):
@@ -40,4 +41,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_command(main, 'tools/make_shapes_data.py')

@@ -18,8 +18,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from mmkd.experiments.machine import hide_pkg_resources_warning  # noqa: E402
-from mmkd.experiments.pretrain import pretrain_backbone  # noqa: E402
+from experiments.errors import run_command  # noqa: E402
+from experiments.machine import hide_pkg_resources_warning  # noqa: E402
+from experiments.pretrain import pretrain_backbone  # noqa: E402
 
 
 def parse_args():
@@ -49,4 +50,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_command(main, 'tools/pretrain_backbone.py')

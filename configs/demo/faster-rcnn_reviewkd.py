@@ -6,6 +6,8 @@
 # iterations. Chosen on a separate tuning dataset (shapes seed 0, never the reported val
 # split) with Faster R-CNN: weight 1.2 / 0.4 / 0.2 gave -0.8 / +1.6 / +2.3 box AP over the
 # baseline (mean of 3 / 4 / 4 training seeds). The Mask R-CNN config reuses 0.2.
+# tools/demo.py --pretrained sets the weight chosen for pretrained backbones
+# (experiments/settings.py).
 # Train the teacher first: python tools/train.py configs/demo/faster-rcnn_teacher.py
 _base_ = './_base_/faster_rcnn_pair.py'
 
@@ -14,6 +16,3 @@ model = dict(
     distillers=dict(
         reviewkd=dict(type='ReviewKD', student='neck', teacher='neck', mid_channels=128,
                       loss=dict(type='HCLLoss', loss_weight=0.2))))
-# tools/demo.py --pretrained: the weight chosen for students on pretrained backbones on the
-# tuning data (dataset seed 0, weights 0.2-9.6: README "The pretrained regime")
-pretrained_options = {'model.distillers.reviewkd.loss.loss_weight': 9.6}

@@ -1,13 +1,11 @@
 # The generated shapes dataset (boxes only): 3 classes of coloured shapes on noisy,
-# cluttered backgrounds, written by mmkd.data.make_shapes_dataset with the settings in
-# `shapes_data` (make it with `python tools/make_shapes_data.py`; tools/demo.py does it
-# itself). Paths are relative to the repository root, like mmdet's `data/coco/`.
+# cluttered backgrounds, written by mmkd.data.make_shapes_dataset with the settings of its
+# data_root in experiments/settings.py (make it with `python tools/make_shapes_data.py`;
+# tools/demo.py does it itself). Paths are relative to the repository root, like mmdet's
+# `data/coco/`.
 dataset_type = 'CocoDataset'
 data_root = 'data/shapes_demo/'
 image_size = 128
-# Dataset seed 1: development and tuning of the demo used seed-0 data only, so the reported
-# val split was never looked at while choosing settings.
-shapes_data = dict(num_train=1000, num_val=300, image_size=image_size, max_objects=5, seed=1)
 metainfo = dict(classes=('rectangle', 'ellipse', 'triangle'))
 backend_args = None
 

@@ -4,9 +4,5 @@
 _base_ = './_base_/shapes_crops.py'
 
 work_dir = 'work_dirs/demo/pretrain/resnet18-quarter'
-# the detector configs whose backbone this pretrains (the stage checks the keys match)
-detectors = ['{{ fileDirname }}/../faster-rcnn_student.py',
-             '{{ fileDirname }}/../mask-rcnn_student.py',
-             '{{ fileDirname }}/../retinanet_student.py']
 
 model = dict(backbone=dict(depth=18, base_channels=16), head=dict(in_channels=128))

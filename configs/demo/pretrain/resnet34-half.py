@@ -4,9 +4,5 @@
 _base_ = './_base_/shapes_crops.py'
 
 work_dir = 'work_dirs/demo/pretrain/resnet34-half'
-# the detector configs whose backbone this pretrains (the stage checks the keys match)
-detectors = ['{{ fileDirname }}/../faster-rcnn_teacher.py',
-             '{{ fileDirname }}/../mask-rcnn_teacher.py',
-             '{{ fileDirname }}/../retinanet_teacher.py']
 
 model = dict(backbone=dict(depth=34, base_channels=32), head=dict(in_channels=256))

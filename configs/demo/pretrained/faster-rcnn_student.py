@@ -1,5 +1,5 @@
 # ../faster-rcnn_student.py starting from its pretrained backbone (the weights of
-# ../pretrain/resnet18-quarter.py, made by mmkd.experiments.pretrain or
+# ../pretrain/resnet18-quarter.py, made by experiments.pretrain or
 # python tools/pretrain_backbone.py configs/demo/pretrain/resnet18-quarter.py), loaded as
 # ImageNet weights are: init_cfg Pretrained, prefix 'backbone.'. Same schedule otherwise.
 _base_ = '../faster-rcnn_student.py'

@@ -1,5 +1,5 @@
 # ../mask-rcnn_teacher.py starting from its pretrained backbone (the weights of
-# ../pretrain/resnet34-half.py, made by mmkd.experiments.pretrain or
+# ../pretrain/resnet34-half.py, made by experiments.pretrain or
 # python tools/pretrain_backbone.py configs/demo/pretrain/resnet34-half.py), loaded as
 # ImageNet weights are: init_cfg Pretrained, prefix 'backbone.'. Same schedule otherwise.
 _base_ = '../mask-rcnn_teacher.py'

@@ -1,7 +1,7 @@
 # Backbone pretraining for the demo, as ImageNet pretraining is for real detectors: an
 # mmpretrain ImageClassifier learns to tell object crops of the detection train split
 # apart (one class per category, plus 'background' crops that hold no object), through
-# mmpretrain's Runner. mmkd.experiments.pretrain (or tools/pretrain_backbone.py) cuts the
+# mmpretrain's Runner. experiments.pretrain (or tools/pretrain_backbone.py) cuts the
 # crops into `data_root` with the settings in `crop_data`, fills in the class count and
 # runs this config; the detectors of ../pretrained/ then load the backbone's weights
 # with init_cfg=dict(type='Pretrained', prefix='backbone.').
@@ -16,7 +16,7 @@ custom_imports = dict(imports=['mmdet.models'], allow_failed_imports=False)
 # detectors' images, and it has 5x their train split's objects, which the classifier needs
 # (cut from the detectors' 1000 train images it overfits at 82 % top-1 instead of 91 %).
 # Every `val_every`-th image gives the held-out crops that measure the accuracy. A user's
-# own data replaces the source (`source=` of mmkd.experiments.pretrain.pretrain_backbone).
+# own data replaces the source (`source=` of experiments.pretrain.pretrain_backbone).
 data_root = 'work_dirs/demo/pretrain/shapes_crops/'
 source_data = dict(num_train=5000, num_val=10, image_size=128, max_objects=5, seed=7)
 crop_data = dict(

@@ -34,7 +34,9 @@ import torch
 from mmengine.config import Config
 
 from mmkd.checkpoint import load_checkpoint_file, load_matching_weights
+from .catalog import pretraining_detectors
 from .data import make_shapes_data
+from .errors import InputNotFoundError, InputValueError
 from .logs import last_checkpoint
 from .machine import subprocess_env
 from .stages import fresh_dir, run_logged
@@ -104,19 +106,20 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
         and the annotation file).
 
     Raises:
-        FileNotFoundError: the annotation file or an image is missing.
-        ValueError: ``root`` is inside the source dataset, or it holds other files.
+        InputNotFoundError: the annotation file or an image is missing.
+        InputValueError: ``root`` is inside the source dataset, or it holds other files;
+            the file has no usable box.
     """
     root, source_root = osp.abspath(root), osp.abspath(source_root)
     ann_path = osp.join(source_root, ann_file)
     if not osp.isfile(ann_path):
-        raise FileNotFoundError(f'The crops are cut from {ann_path}, which does not exist: '
-                                'make the dataset first (python tools/make_shapes_data.py '
-                                'for the demo data) or set crop_data.source_root.')
+        raise InputNotFoundError(f'The crops are cut from {ann_path}, which does not exist: '
+                                 'make the dataset first (python tools/make_shapes_data.py '
+                                 'for the demo data) or set crop_data.source_root.')
     if osp.commonpath([root, source_root]) == source_root:
-        raise ValueError(f'The crop folder {root} is inside the source dataset '
-                         f'{source_root}, which is never written: choose a folder in the '
-                         'work dir (data_root of the pretraining config).')
+        raise InputValueError(f'The crop folder {root} is inside the source dataset '
+                              f'{source_root}, which is never written: choose a folder in the '
+                              'work dir (data_root of the pretraining config).')
     settings = dict(source=ann_path, source_digest=_file_digest(ann_path), img_dir=img_dir,
                     size=size, context=context, background_per_image=background_per_image,
                     val_every=val_every, seed=seed)
@@ -128,8 +131,8 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
             return made['description']
         shutil.rmtree(root)
     elif osp.isdir(root) and os.listdir(root):
-        raise ValueError(f'{root} holds files that are not a crop dataset made by this stage; '
-                         'choose a new or empty folder for the crops.')
+        raise InputValueError(f'{root} holds files that are not a crop dataset made by this '
+                              'stage; choose a new or empty folder for the crops.')
 
     with open(ann_path) as f:
         coco = json.load(f)
@@ -142,7 +145,7 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
             boxes_of.setdefault(ann['image_id'], []).append(ann)
     sides = [_square(a['bbox'], context)[2] for anns in boxes_of.values() for a in anns]
     if not sides:
-        raise ValueError(f'{ann_path} has no usable boxes to cut crops from.')
+        raise InputValueError(f'{ann_path} has no usable boxes to cut crops from.')
 
     rng = np.random.default_rng(seed)
     lines: Dict[str, List[str]] = dict(train=[], val=[])
@@ -150,7 +153,7 @@ def make_crop_dataset(root: str, source_root: str, ann_file: str, img_dir: str,
         path = osp.join(source_root, img_dir, info['file_name'])
         image = cv2.imread(path)
         if image is None:
-            raise FileNotFoundError(f'Cannot read image {path} listed in {ann_path}.')
+            raise InputNotFoundError(f'Cannot read image {path} listed in {ann_path}.')
         split = 'val' if index % val_every == val_every - 1 else 'train'
         anns = boxes_of.get(info['id'], [])
         crops = [(categories.index(a['category_id']), _square(a['bbox'], context))
@@ -239,8 +242,8 @@ def _follow_max_iters(cfg: Config) -> None:
     ``train_cfg.max_iters``, so that overriding it alone changes the run's length."""
     iters = cfg.train_cfg.max_iters
     if iters < 2:
-        raise ValueError(f'train_cfg.max_iters={iters}: the pretraining needs at least 2 '
-                         'iterations (a warm-up and a cosine decay).')
+        raise InputValueError(f'train_cfg.max_iters={iters}: the pretraining needs at least 2 '
+                              'iterations (a warm-up and a cosine decay).')
     warmup, cosine = cfg.param_scheduler
     warmup.end = max(1, min(warmup.end, iters // 5))
     cosine.update(begin=warmup.end, end=iters)
@@ -252,7 +255,7 @@ def _make_source(root: str, settings: dict) -> None:
     """Generate the shapes set the crops are cut from (reused when made with ``settings``).
 
     Raises:
-        ValueError: ``root`` holds a shapes set generated with other settings (another
+        InputValueError: ``root`` holds a shapes set generated with other settings (another
             pretraining's, or the detectors' data): it is not regenerated over.
     """
     stamp = osp.join(root, 'settings.json')
@@ -260,7 +263,7 @@ def _make_source(root: str, settings: dict) -> None:
         with open(stamp) as f:
             made = json.load(f)
         if made != settings:
-            raise ValueError(
+            raise InputValueError(
                 f'{root} holds a shapes dataset generated with {made}, not with the '
                 f"config's source_data {settings}: to cut the crops from it as it is, set "
                 'source_data=None; to generate a new source, choose another '
@@ -276,8 +279,8 @@ def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dic
         cfg.merge_from_dict(options)
     _follow_max_iters(cfg)
     if 'crop_data' not in cfg:
-        raise ValueError(f"{config} has no 'crop_data' dict: use a config under "
-                         'configs/demo/pretrain/ (they inherit _base_/shapes_crops.py).')
+        raise InputValueError(f"{config} has no 'crop_data' dict: use a config under "
+                              'configs/demo/pretrain/ (they inherit _base_/shapes_crops.py).')
     crop_data = dict(cfg.crop_data, **(source or {}))
     crop_data['source_root'] = osp.abspath(crop_data['source_root'])
     if source:  # the user's dataset replaces the generated one
@@ -293,7 +296,6 @@ def _resolved_config(config: str, work_dir: Optional[str], options: Optional[dic
     cfg.data_preprocessor.num_classes = num_classes
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.update(data_root=crops['data_root'], metainfo=metainfo)
-    cfg.detectors = [osp.abspath(d) for d in cfg.get('detectors', [])]
     return cfg, crops
 
 
@@ -331,7 +333,8 @@ def _train(cfg: Config, threads: Optional[int], verbose: bool) -> None:
 def pretrain_backbone(config: str, work_dir: Optional[str] = None,
                       options: Optional[dict] = None, crop_root: Optional[str] = None,
                       source: Optional[dict] = None, retrain: bool = False,
-                      threads: Optional[int] = None, verbose: bool = False) -> Dict:
+                      threads: Optional[int] = None, verbose: bool = False,
+                      detectors: Optional[Sequence[str]] = None) -> Dict:
     """Pretrain a detector backbone by classifying object crops; cached.
 
     Args:
@@ -345,6 +348,9 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
             config's ``source_data`` shapes set is generated (once) and cut.
         retrain: train even if a finished run with the same settings is there.
         threads: CPU threads of the training process.
+        detectors: the detector configs whose backbone the checkpoint must fit (default:
+            :func:`.catalog.pretraining_detectors` of ``config``); checked on a reused
+            run too, and not part of what a run must match to be reused.
 
     Returns:
         dict: ``checkpoint`` (the classifier's weights, ``backbone.*`` among them, a file
@@ -354,19 +360,19 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
         ``reused``.
 
     Raises:
-        ValueError: the checkpoint does not fit the backbone of one of the config's
-            ``detectors`` (missing, unexpected or shape-mismatched keys, listed).
+        ValueError: the checkpoint does not fit the backbone of one of ``detectors``
+            (missing, unexpected or shape-mismatched keys, listed).
     """
+    if detectors is None:
+        detectors = pretraining_detectors(config)
     cfg, crops = _resolved_config(config, work_dir, options, crop_root, source)
-    # `detectors` only names what the checkpoint is checked against: not a training setting
-    settings = {k: v for k, v in cfg.to_dict().items() if k != 'detectors'}
-    key = dict(config=_digest(settings), crops=crops['digest'])
+    key = dict(config=_digest(cfg.to_dict()), crops=crops['digest'])
     record_path = osp.join(cfg.work_dir, STAGE_RECORD)
     if not retrain and osp.isfile(record_path):
         with open(record_path) as f:
             record = json.load(f)
         if record.get('key') == key and osp.isfile(record['checkpoint']):
-            for detector in cfg.detectors:
+            for detector in detectors:
                 check_backbone_checkpoint(detector, record['checkpoint'])
             return dict(record, reused=True)
     start = time.perf_counter()
@@ -383,7 +389,7 @@ def pretrain_backbone(config: str, work_dir: Optional[str] = None,
     meta = dict(config=osp.abspath(config), classes=crops['classes'],
                 accuracy_top1=accuracy, iters=cfg.train_cfg.max_iters)
     torch.save(dict(state_dict=weights, meta=meta), checkpoint)
-    for detector in cfg.detectors:
+    for detector in detectors:
         check_backbone_checkpoint(detector, checkpoint)
     record = dict(key=key, checkpoint=checkpoint, accuracy=accuracy,
                   seconds=round(seconds, 1), sec_per_iter=sec_per_iter,

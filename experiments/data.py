@@ -9,6 +9,8 @@ from mmengine.config import Config
 
 from mmkd.data import make_shapes_dataset
 from . import CONFIGS
+from .errors import InputExistsError, InputNotFoundError, InputValueError
+from .settings import SHAPES_DATA
 
 SHAPES_CONFIG = osp.join(CONFIGS, 'demo', '_base_', 'shapes_detection.py')
 
@@ -16,12 +18,26 @@ SHAPES_CONFIG = osp.join(CONFIGS, 'demo', '_base_', 'shapes_detection.py')
 # ----------------------------------------------------------------------------- shapes
 def shapes_settings(config: str = SHAPES_CONFIG) -> dict:
     """``dict(data_root=..., num_train=..., num_val=..., image_size=..., max_objects=...,
-    seed=...)`` as a demo config declares them (its ``shapes_data`` and ``data_root``)."""
+    seed=...)`` of the generated dataset a demo config trains on: the
+    :data:`.settings.SHAPES_DATA` entry of its ``data_root``, at its ``image_size``.
+
+    Raises:
+        InputValueError: the config's ``data_root`` is not one of the table, or the config
+            has no ``image_size``.
+    """
     cfg = Config.fromfile(config)
-    if 'shapes_data' not in cfg:
-        raise ValueError(f"{config} has no 'shapes_data' dict: use a config under "
-                         'configs/demo/ (they inherit configs/demo/_base_/shapes_detection.py).')
-    return dict(data_root=cfg.data_root, **cfg.shapes_data)
+    data_root, image_size = cfg.get('data_root'), cfg.get('image_size')
+    entries = {osp.normpath(root): entry for root, entry in SHAPES_DATA.items()}
+    settings = entries.get(osp.normpath(str(data_root)))
+    if settings is None or image_size is None:
+        raise InputValueError(
+            f'{config} does not train on a generated shapes dataset of the demo (its '
+            f"data_root {data_root!r} is not one of {', '.join(SHAPES_DATA)} in "
+            'experiments/settings.py SHAPES_DATA, or it sets no image_size): use a config '
+            'under configs/demo/ (they inherit configs/demo/_base_/shapes_detection.py).')
+    return dict(data_root=data_root, num_train=settings['num_train'],
+                num_val=settings['num_val'], image_size=image_size,
+                max_objects=settings['max_objects'], seed=settings['seed'])
 
 
 def make_shapes_data(data_root: str, **settings) -> dict:
@@ -29,12 +45,12 @@ def make_shapes_data(data_root: str, **settings) -> dict:
     same settings); returns :func:`mmkd.data.make_shapes_dataset`'s description.
 
     Raises:
-        FileExistsError: ``data_root`` holds other files (a real dataset is never
+        InputExistsError: ``data_root`` holds other files (a real dataset is never
             overwritten).
     """
     root = data_root.rstrip('/')
     if osp.isdir(root) and os.listdir(root) and not osp.isfile(osp.join(root, 'settings.json')):
-        raise FileExistsError(
+        raise InputExistsError(
             f'{root} holds files that are not a generated shapes dataset, and the shapes data '
             'would overwrite them. To train on a COCO-format dataset there, use --dataset '
             f'{root}; to generate the shapes data, give a new or empty folder.')
@@ -68,16 +84,20 @@ def _load(ann_file: str) -> dict:
         with open(ann_file) as f:
             coco = json.load(f)
     except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f'Cannot read the COCO annotation file {ann_file}: {error}') from None
+        raise InputValueError(
+            f'Cannot read the COCO annotation file {ann_file}: {error}') from None
+    if not isinstance(coco, dict):
+        raise InputValueError(f'{ann_file} is not a COCO detection annotation file: it holds '
+                              f'a JSON {type(coco).__name__}, not an object.')
     missing = [key for key in ('images', 'annotations', 'categories') if key not in coco]
     if missing or not isinstance(coco.get('categories'), list):
-        raise ValueError(f"{ann_file} is not a COCO detection annotation file: it lacks "
-                         f"{', '.join(missing) or 'a categories list'}.")
+        raise InputValueError(f"{ann_file} is not a COCO detection annotation file: it lacks "
+                              f"{', '.join(missing) or 'a categories list'}.")
     if not coco['images']:
-        raise ValueError(f'{ann_file} lists no images.')
+        raise InputValueError(f'{ann_file} lists no images.')
     if not coco['categories']:
-        raise ValueError(f'{ann_file} has an empty categories list: the classes are read '
-                         'from it.')
+        raise InputValueError(f'{ann_file} has an empty categories list: the classes are read '
+                              'from it.')
     return coco
 
 
@@ -86,7 +106,7 @@ def _find_ann(root: str, split: str) -> str:
     for path in candidates:
         if osp.isfile(path):
             return path
-    raise FileNotFoundError(
+    raise InputNotFoundError(
         f'No {split} annotation file in {root}: looked for '
         f"{', '.join(osp.relpath(p, root) for p in candidates)}. Name it so, or give it with "
         f'--{split}-ann FILE.')
@@ -98,7 +118,7 @@ def _find_img_dir(root: str, split: str, coco: dict, ann_file: str) -> str:
     for folder in candidates:
         if osp.isfile(osp.join(folder, first)):
             return osp.normpath(folder)
-    raise FileNotFoundError(
+    raise InputNotFoundError(
         f"The first image of {ann_file}, '{first}', is not in any of "
         f"{', '.join(osp.relpath(c, root) + '/' for c in candidates)} under {root}: give its "
         f'folder with --{split}-img DIR.')
@@ -112,8 +132,8 @@ def _split(root: str, split: str, ann_file: Optional[str], img_dir: Optional[str
         img_dir = osp.abspath(img_dir)
         first = coco['images'][0]['file_name']
         if not osp.isfile(osp.join(img_dir, first)):
-            raise FileNotFoundError(f"--{split}-img {img_dir}: the first image of {ann_file}, "
-                                    f"'{first}', is not there.")
+            raise InputNotFoundError(f"--{split}-img {img_dir}: the first image of {ann_file}, "
+                                     f"'{first}', is not there.")
     else:
         img_dir = _find_img_dir(root, split, coco, ann_file)
     return Split(ann_file, img_dir, len(coco['images']), len(coco['annotations'])), coco
@@ -135,22 +155,22 @@ def coco_folder(root: Optional[str] = None, train_ann: Optional[str] = None,
     train file's category names; the val file must list the same ones.
     """
     if root is None and not (train_ann and val_ann and train_img and val_img):
-        raise ValueError('Give the dataset folder, or all of --train-ann, --val-ann, '
-                         '--train-img and --val-img.')
+        raise InputValueError('Give the dataset folder, or all of --train-ann, --val-ann, '
+                              '--train-img and --val-img.')
     root = osp.abspath(root) if root else osp.dirname(osp.abspath(train_ann))
     if not osp.isdir(root):
-        raise FileNotFoundError(f'Dataset folder {root} does not exist.')
+        raise InputNotFoundError(f'Dataset folder {root} does not exist.')
     train, train_coco = _split(root, 'train', train_ann, train_img)
     val, val_coco = _split(root, 'val', val_ann, val_img)
     classes, val_classes = _classes(train_coco), _classes(val_coco)
     if classes != val_classes:
-        raise ValueError(f'The train and val annotation files list different categories '
-                         f'({list(classes)} vs {list(val_classes)}): both splits must use the '
-                         'same category ids and names.')
+        raise InputValueError(
+            f'The train and val annotation files list different categories ({list(classes)} '
+            f'vs {list(val_classes)}): both splits must use the same category ids and names.')
     if len(set(classes)) != len(classes):
-        raise ValueError(f'{train.ann_file} repeats category names ({list(classes)}): mmdet '
-                         'tells classes apart by name.')
+        raise InputValueError(f'{train.ann_file} repeats category names ({list(classes)}): '
+                              'mmdet tells classes apart by name.')
     if not train.num_instances:
-        raise ValueError(f'{train.ann_file} has no annotations: nothing to learn from.')
+        raise InputValueError(f'{train.ann_file} has no annotations: nothing to learn from.')
     has_masks = any(a.get('segmentation') for a in train_coco['annotations'])
     return CocoFolder(root, train, val, classes, has_masks)

@@ -1,5 +1,5 @@
 """One benchmark case: the training-step cost of a distillation config, measured in this
-process (``python -m mmkd.experiments.cost CASE_JSON`` runs one in a fresh process, so
+process (``python -m experiments.cost CASE_JSON`` runs one in a fresh process, so
 that its peak memory is its own; :mod:`.benchmark` drives the cases).
 
 A case builds the model from its config with random weights (no downloads), preprocesses

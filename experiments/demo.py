@@ -34,6 +34,7 @@ from .catalog import (BASELINE, Method, backbone_pretraining, demo_config, demo_
 from .regime import (PRETRAINING_FIELDS, SUFFIX, compare_regimes, pretrain_backbones,
                      pretrained_regime_options, start_from_pretrained)
 from .data import coco_folder, make_shapes_data, shapes_settings
+from .errors import InputValueError
 from .machine import hide_pkg_resources_warning, machine_info, subprocess_env
 from .overrides import data_root_options, schedule_options, write_dataset_config
 from .plots import plot_ap, plot_losses
@@ -157,8 +158,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         if missing:
             parser.error(f"--pretrained: no config of configs/demo/pretrain/ pretrains the "
                          f"backbone of {args.detector}'s {' and '.join(missing)} (add "
-                         f'configs/demo/{args.detector}_{missing[0]}.py to the `detectors` of '
-                         'the one with its depth and width, or write one)')
+                         f"'{args.detector}_{missing[0]}.py' to the BACKBONE_PRETRAINING entry "
+                         'of experiments/settings.py of the one with its depth and width, or '
+                         'write one)')
 
     available = demo_methods(args.detector)
     if args.methods is None:
@@ -213,9 +215,9 @@ def prepare_data(args, detector: str, methods: List[str], work_dir: str):
                          args.val_img)
     metrics = Config.fromfile(configs['baseline']).val_evaluator.metric
     if 'segm' in metrics and not folder.has_masks:
-        raise SystemExit(f'{folder.train.ann_file} has no segmentation annotations, which '
-                         f'the {detector} demo (mask AP) needs: use a box-only detector, '
-                         f'e.g. --detector {DEFAULT_DETECTOR}.')
+        raise InputValueError(f'{folder.train.ann_file} has no segmentation annotations, '
+                              f'which the {detector} demo (mask AP) needs: use a box-only '
+                              f'detector, e.g. --detector {DEFAULT_DETECTOR}.')
     print(f'[data] {folder.root}: {folder.train.num_images} train images '
           f'({folder.train.num_instances} objects) / {folder.val.num_images} val images, '
           f"{len(folder.classes)} classes: {', '.join(folder.classes)}", flush=True)

@@ -78,7 +78,7 @@ def config_for(detector: str, method: str, pair: str) -> str:
 # ----------------------------------------------------------------------------- driver
 def run_in_subprocess(case: dict, env: dict) -> dict:
     """A fresh process per case, so its peak memory is its own."""
-    proc = subprocess.run([sys.executable, '-m', 'mmkd.experiments.cost', json.dumps(case)],
+    proc = subprocess.run([sys.executable, '-m', 'experiments.cost', json.dumps(case)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith('CASE_RESULT '):

@@ -1,17 +1,19 @@
 """The demo's pretrained regime (``tools/demo.py --pretrained``): the teacher's and the
 student's backbones pretrained with mmpretrain first (:mod:`.pretrain`), every stage then
-started from them, as real detectors start from ImageNet weights; and the settings a
-method's demo config chooses for students on pretrained backbones."""
+started from them, as real detectors start from ImageNet weights; and the settings chosen
+for students on pretrained backbones (:data:`.settings.PRETRAINED_REGIME`)."""
 import json
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 from mmengine.config import Config
 
 from . import ROOT
+from .catalog import DEMO_CONFIGS
 from .pretrain import pretrain_backbone, pretrained_options
 from .report import duration
 from .results import regimes_table
+from .settings import PRETRAINED_REGIME
 from .stages import Stage, shown_path, stage_lock
 
 # A --pretrained demo's default work dir is the from-scratch one's with this suffix.
@@ -20,21 +22,34 @@ SUFFIX = '_pretrained'
 PRETRAINING_FIELDS = ('config', 'checkpoint', 'iters', 'accuracy', 'seconds', 'crops')
 
 
-def pretrained_regime_options(cfg: Config, config: str) -> List[str]:
-    """``--cfg-options`` of a demo config's ``pretrained_options`` (settings chosen for
-    students on pretrained backbones, e.g. a loss weight), each checked to name an
-    existing key: a misspelt one would silently add a new key and change nothing.
+def pretrained_regime_options(cfg: Config, config: str,
+                              table: Mapping[str, Mapping[str, object]] = PRETRAINED_REGIME,
+                              config_dir: str = DEMO_CONFIGS) -> List[str]:
+    """``--cfg-options`` of the entry of ``table`` for ``config``'s file name (settings
+    chosen for students on pretrained backbones, e.g. a loss weight; none for a config
+    the table does not name), ``cfg`` being the loaded ``config`` (the demo's own, or the
+    copy written for a user's dataset). Every name of the table is checked to be a config
+    of ``config_dir`` and every key to exist in ``cfg``: a misspelt one would silently
+    change nothing.
 
     Raises:
-        SystemExit: a key of ``pretrained_options`` is not in the config.
+        SystemExit: the table names a config that does not exist, or a key that is not in
+            the config.
     """
+    unknown = [name for name in table if not osp.isfile(osp.join(config_dir, name))]
+    if unknown:
+        raise SystemExit(f"experiments/settings.py: PRETRAINED_REGIME names "
+                         f"{', '.join(unknown)}, which is not a config of {config_dir}: fix "
+                         'the name.')
+    name = osp.basename(config)
     options, settings = [], cfg.to_dict()
-    for key, value in cfg.get('pretrained_options', {}).items():
+    for key, value in table.get(name, {}).items():
         node = settings
         for part in key.split('.'):
             if not isinstance(node, dict) or part not in node:
-                raise SystemExit(f"{config}: pretrained_options names '{key}', which is not "
-                                 f"in the config (no '{part}'): fix the key.")
+                raise SystemExit(f"experiments/settings.py: PRETRAINED_REGIME['{name}'] "
+                                 f"names '{key}', which is not in {config} (no '{part}'): "
+                                 'fix the key.')
             node = node[part]
         options.append(f'{key}={value}')
     return options

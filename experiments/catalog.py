@@ -7,8 +7,9 @@ Naming conventions:
   detector family (``faster-rcnn``, ``mask-rcnn``, ...); every other
   ``configs/demo/<detector>_<method>.py`` is a method (a distillation config of that
   student and teacher; bases live in ``configs/demo/_base_/``);
-* backbone pretraining: the ``configs/demo/pretrain/`` config whose ``detectors`` list
-  names a demo teacher or student pretrains its backbone (``tools/demo.py --pretrained``);
+* backbone pretraining: the ``configs/demo/pretrain/`` config whose
+  :data:`.settings.BACKBONE_PRETRAINING` entry names a demo teacher or student pretrains
+  its backbone (``tools/demo.py --pretrained``);
 * repository pairs: ``configs/_base_/pairs/<detector>_<pair>.py`` is a pair; its
   config for a method is the ``configs/<method>/`` config whose ``_base_`` it is, and
   the student alone is the pair base's own ``_base_`` (a ``configs/baselines/`` config).
@@ -23,6 +24,7 @@ from mmengine.config import Config
 
 from mmkd.config import is_distillation_config, resolve_config_path
 from . import CONFIGS
+from .settings import BACKBONE_PRETRAINING
 
 DEMO_CONFIGS = osp.join(CONFIGS, 'demo')
 PRETRAIN_CONFIGS = osp.join(DEMO_CONFIGS, 'pretrain')
@@ -80,16 +82,45 @@ def demo_methods(detector: str, config_dir: str = DEMO_CONFIGS) -> Dict[str, Met
     return methods
 
 
+def pretraining_detectors(pretrain_config: str) -> List[str]:
+    """The detector configs whose backbone ``pretrain_config`` pretrains: its
+    :data:`.settings.BACKBONE_PRETRAINING` entry, in the folder above its own
+    (``configs/demo/``); none for a config the table does not name.
+
+    Raises:
+        SystemExit: the entry names a config that does not exist.
+    """
+    pretrain_config = osp.abspath(pretrain_config)
+    detector_dir = osp.dirname(osp.dirname(pretrain_config))
+    detectors = [osp.join(detector_dir, name)
+                 for name in BACKBONE_PRETRAINING.get(osp.basename(pretrain_config), ())]
+    missing = [d for d in detectors if not osp.isfile(d)]
+    if missing:
+        raise SystemExit(f"experiments/settings.py: BACKBONE_PRETRAINING['"
+                         f"{osp.basename(pretrain_config)}'] names {', '.join(missing)}, "
+                         'which does not exist: fix the name.')
+    return detectors
+
+
 def backbone_pretraining(detector_config: str,
                          config_dir: str = PRETRAIN_CONFIGS) -> Optional[str]:
-    """The ``configs/demo/pretrain/`` config that pretrains the backbone of
-    ``detector_config`` (the one whose ``detectors`` list names it), or None."""
+    """The config of ``config_dir`` that pretrains the backbone of ``detector_config``
+    (the one whose :func:`pretraining_detectors` name it), or None.
+
+    Raises:
+        SystemExit: :data:`.settings.BACKBONE_PRETRAINING` names a pretraining config, or a
+            detector config, that does not exist.
+    """
+    paths = [osp.join(config_dir, name) for name in sorted(BACKBONE_PRETRAINING)]
+    unknown = [osp.basename(p) for p in paths if not osp.isfile(p)]
+    if unknown:
+        raise SystemExit(f"experiments/settings.py: BACKBONE_PRETRAINING names "
+                         f"{', '.join(unknown)}, which is not a config of {config_dir}: fix "
+                         'the name.')
+    detectors = {path: pretraining_detectors(path) for path in paths}  # every entry checked
     target = osp.normpath(osp.abspath(detector_config))
-    for path in sorted(glob.glob(osp.join(config_dir, '*.py'))):
-        detectors = Config.fromfile(path).get('detectors', [])
-        if target in (osp.normpath(d) for d in detectors):
-            return path
-    return None
+    return next((path for path in paths
+                 if target in (osp.normpath(d) for d in detectors[path])), None)
 
 
 def repository_pairs() -> Dict[str, List[str]]:

@@ -85,7 +85,6 @@ def write_dataset_config(config: str, data: CocoFolder, out_file: str,
     for evaluator in ('val_evaluator', 'test_evaluator'):
         cfg[evaluator].ann_file = data.val.ann_file
     # the config's own dataset variables, so that the file reads true
-    cfg.pop('shapes_data', None)
     cfg.data_root, cfg.metainfo = data.root + '/', dict(classes=classes)
     if is_distillation_config(cfg.model):
         if teacher_config is None:
