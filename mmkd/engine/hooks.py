@@ -12,9 +12,9 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ..checkpoint import check_checkpoint_content
+from ..models.nonfinite import NonFiniteError
 from ..registry import HOOKS
 from .data_checks import check_num_classes, check_train_dataset
-from .nonfinite import NonFiniteError
 from .random_state import get_rng_state, set_rng_state
 
 

@@ -8,9 +8,9 @@ from torch import Tensor
 
 from ..checkpoint import load_teacher_checkpoint
 from ..config import DetectorConfig, build_detector
-from ..engine.nonfinite import NonFiniteLossGuard
 from ..registry import MODELS
 from .level_pairing import pair_levels_by_stride
+from .nonfinite import NonFiniteLossGuard
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
 
 
@@ -49,7 +49,7 @@ class DistillationDetector(BaseModel):
             raises an error naming the loss keys and the iteration before the step's
             update is applied; ``'skip'`` drops that update and goes on, until
             ``max_nonfinite_skips`` steps in a row were skipped (see
-            :class:`~mmkd.engine.NonFiniteLossGuard`).
+            :class:`~mmkd.models.nonfinite.NonFiniteLossGuard`).
         max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
         init_cfg: mmengine init config.
     """
