@@ -12,6 +12,7 @@ from ..registry import MODELS
 from .level_pairing import pair_levels_by_stride
 from .nonfinite import NonFiniteLossGuard
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
+from .reliability import warn_without_reliability_hooks
 
 
 @MODELS.register_module()
@@ -193,6 +194,7 @@ class DistillationDetector(BaseModel):
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
         """mmengine's training step, with the losses checked before the update: a
         non-finite step stops training or, with ``nonfinite='skip'``, is not applied."""
+        warn_without_reliability_hooks()
         # A skipped step leaves no trace: BatchNorm statistics its forward updated too.
         buffers = ({name: b.clone() for name, b in self.named_buffers()}
                    if self.loss_guard.mode == 'skip' else None)
@@ -210,6 +212,7 @@ class DistillationDetector(BaseModel):
     def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
         """mmengine's, plus the non-finite check: the path of mmengine's distributed
         wrapper, which applies every update it gets (a bad step can only stop there)."""
+        warn_without_reliability_hooks()
         loss, log_vars = super().parse_losses(losses)
         self.loss_guard.check(log_vars, can_skip=False)
         return loss, log_vars
