@@ -155,9 +155,11 @@ class CheckpointGuardHook(_ReliabilityHook):
 
 @HOOKS.register_module()
 class TrainDataCheckHook(_ReliabilityHook):
-    """Before training: the training set has instances of its configured classes, the
-    detector's heads predict that many classes, and a distillation model's teacher as
-    many as its student (see :mod:`mmkd.engine.data_checks`).
+    """Before training: the training set has instances of its configured classes, its
+    annotations only have categories the annotation file declares, every image file it
+    lists exists (when read from local files), the detector's heads predict as many
+    classes as it has, and a distillation model's teacher as many as its student (see
+    :mod:`mmkd.engine.data_checks`).
 
     Args:
         check_teacher: compare the teacher's classes with the student's.
