@@ -14,7 +14,10 @@ from mmkd.testing import small_run_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MMDET_TRAIN = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
-CONFIG = osp.join(ROOT, 'configs/fitnet/retinanet_r101-r18_fpn_1x_coco.py')
+# Faster R-CNN: its RPN and RoI samplers draw random numbers in the model, which the
+# data loader's fast-forward on resume does not replay (without the restored generator
+# states, 65 of 814 tensors differ after the resumed iteration).
+CONFIG = osp.join(ROOT, 'configs/fitnet/faster-rcnn_r101-r18_fpn_1x_coco.py')
 
 
 def mmdet_train(config, work_dir, *args):
