@@ -12,13 +12,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
 
 import mmkd  # noqa: E402,F401  (registers mmkd and allow-lists checkpoint types)
 from mmkd.checkpoint import check_checkpoint_file  # noqa: E402
 from mmkd.config import load_config  # noqa: E402
-from mmkd.engine import add_reliability_hooks  # noqa: E402
-from mmkd.runtime import setup_runtime  # noqa: E402
 
 
 def parse_args():
@@ -57,10 +55,11 @@ def main():
     if cfg.get('load_from') and '://' not in cfg.load_from:
         check_checkpoint_file(cfg.load_from, '--resume checkpoint' if cfg.get('resume')
                               else 'load_from checkpoint')
-    # Exact resume, no checkpoint with non-finite weights, data/class checks.
-    add_reliability_hooks(cfg)
-    setup_runtime(cfg)
-    Runner.from_cfg(cfg).train()
+    # mmkd's runner, as under mmdet's tools/train.py for the configs that name it: it adds
+    # the reliability hooks (exact resume, no checkpoint with non-finite weights, data
+    # and class checks) and the runtime set-up. A config's own runner_type is kept.
+    cfg.setdefault('runner_type', 'mmkd.DistillationRunner')
+    RUNNERS.build(cfg).train()
 
 
 if __name__ == '__main__':

@@ -28,3 +28,5 @@ model = dict(
         kd_from_student=dict(
             type='KD', direction='teacher<-student', teacher='neck', warmup_iters=500,
             loss=dict(type='KDLoss', temperature=1.0, loss_weight=1.0))))
+# mmkd's runner: the reliability hooks under any launcher (see configs/_base_/pairs).
+runner_type = 'mmkd.DistillationRunner'

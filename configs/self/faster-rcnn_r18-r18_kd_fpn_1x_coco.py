@@ -22,3 +22,5 @@ model = dict(
     distillers=dict(
         kd=dict(type='KD', teacher='neck',
                 loss=dict(type='KDLoss', temperature=1.0, loss_weight=1.0))))
+# mmkd's runner: the reliability hooks under any launcher (see configs/_base_/pairs).
+runner_type = 'mmkd.DistillationRunner'

@@ -17,3 +17,5 @@ model = dict(
     distillers=dict(
         reviewkd=dict(type='ReviewKD', student='neck', teacher='neck', mid_channels=256,
                       loss=dict(type='HCLLoss', pool_sizes=(4, 2, 1), loss_weight=1.2))))
+# mmkd's runner: the reliability hooks under any launcher (see configs/_base_/pairs).
+runner_type = 'mmkd.DistillationRunner'

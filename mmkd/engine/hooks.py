@@ -1,7 +1,8 @@
 """Training hooks that keep a run from losing work or going silently wrong.
 
-``tools/train.py`` adds all three to every run (see :func:`add_reliability_hooks`); other
-launchers name them in ``custom_hooks``, e.g. ``dict(type='mmkd.RandomStateHook')``.
+:class:`~mmkd.engine.DistillationRunner` adds all three to every run it builds (see
+:func:`add_reliability_hooks`); a config trained by another runner names them in
+``custom_hooks``, e.g. ``dict(type='mmkd.RandomStateHook')``.
 """
 from typing import List
 
@@ -12,9 +13,10 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ..checkpoint import check_checkpoint_content
+from ..models.nonfinite import NonFiniteError
+from ..models.reliability import RELIABILITY_HOOKS, record_reliability_hook
 from ..registry import HOOKS
 from .data_checks import check_num_classes, check_train_dataset
-from .nonfinite import NonFiniteError
 from .random_state import get_rng_state, set_rng_state
 
 
@@ -41,8 +43,17 @@ class _RestoreBeforeBatch:
         return getattr(self._iterator, name)
 
 
+class _ReliabilityHook(Hook):
+    """Records in the run's message hub, when the run starts, that the run has this hook
+    (the distillation host warns when one is missing, see :mod:`mmkd.models.reliability`)."""
+
+    def before_run(self, runner) -> None:
+        name = next(c.__name__ for c in type(self).__mro__ if c.__name__ in RELIABILITY_HOOKS)
+        record_reliability_hook(runner.message_hub, name)
+
+
 @HOOKS.register_module()
-class RandomStateHook(Hook):
+class RandomStateHook(_ReliabilityHook):
     """Exact resume: checkpoints carry the generator states, and ``--resume`` restores
     them where the interrupted run stood.
 
@@ -106,7 +117,7 @@ class RandomStateHook(Hook):
 
 
 @HOOKS.register_module()
-class CheckpointGuardHook(Hook):
+class CheckpointGuardHook(_ReliabilityHook):
     """Checkpoints are written only with finite weights, and read only when they are
     checkpoints.
 
@@ -143,10 +154,12 @@ class CheckpointGuardHook(Hook):
 
 
 @HOOKS.register_module()
-class TrainDataCheckHook(Hook):
-    """Before training: the training set has instances of its configured classes, the
-    detector's heads predict that many classes, and a distillation model's teacher as
-    many as its student (see :mod:`mmkd.engine.data_checks`).
+class TrainDataCheckHook(_ReliabilityHook):
+    """Before training: the training set has instances of its configured classes, its
+    annotations only have categories the annotation file declares, every image file it
+    lists exists (when read from local files), the detector's heads predict as many
+    classes as it has, and a distillation model's teacher as many as its student (see
+    :mod:`mmkd.engine.data_checks`).
 
     Args:
         check_teacher: compare the teacher's classes with the student's.
@@ -162,9 +175,6 @@ class TrainDataCheckHook(Hook):
         if classes:
             model = runner.model.module if is_model_wrapper(runner.model) else runner.model
             check_num_classes(model, classes, check_teacher=self.check_teacher)
-
-
-RELIABILITY_HOOKS = ('RandomStateHook', 'CheckpointGuardHook', 'TrainDataCheckHook')
 
 
 def add_reliability_hooks(cfg: Config) -> List[dict]:

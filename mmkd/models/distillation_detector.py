@@ -8,10 +8,11 @@ from torch import Tensor
 
 from ..checkpoint import load_teacher_checkpoint
 from ..config import DetectorConfig, build_detector
-from ..engine.nonfinite import NonFiniteLossGuard
 from ..registry import MODELS
 from .level_pairing import pair_levels_by_stride
+from .nonfinite import NonFiniteLossGuard
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
+from .reliability import warn_without_reliability_hooks
 
 
 @MODELS.register_module()
@@ -49,7 +50,7 @@ class DistillationDetector(BaseModel):
             raises an error naming the loss keys and the iteration before the step's
             update is applied; ``'skip'`` drops that update and goes on, until
             ``max_nonfinite_skips`` steps in a row were skipped (see
-            :class:`~mmkd.engine.NonFiniteLossGuard`).
+            :class:`~mmkd.models.nonfinite.NonFiniteLossGuard`).
         max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
         init_cfg: mmengine init config.
     """
@@ -193,6 +194,7 @@ class DistillationDetector(BaseModel):
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
         """mmengine's training step, with the losses checked before the update: a
         non-finite step stops training or, with ``nonfinite='skip'``, is not applied."""
+        warn_without_reliability_hooks()
         # A skipped step leaves no trace: BatchNorm statistics its forward updated too.
         buffers = ({name: b.clone() for name, b in self.named_buffers()}
                    if self.loss_guard.mode == 'skip' else None)
@@ -210,6 +212,7 @@ class DistillationDetector(BaseModel):
     def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
         """mmengine's, plus the non-finite check: the path of mmengine's distributed
         wrapper, which applies every update it gets (a bad step can only stop there)."""
+        warn_without_reliability_hooks()
         loss, log_vars = super().parse_losses(losses)
         self.loss_guard.check(log_vars, can_skip=False)
         return loss, log_vars

@@ -14,3 +14,6 @@ model = dict(
     'faster_rcnn_r101_fpn_2x_coco/'
     'faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

@@ -16,3 +16,6 @@ model = dict(
     'fcos_x101_64x4d_fpn_gn-head_mstrain_640-800_2x_coco/'
     'fcos_x101_64x4d_fpn_gn-head_mstrain_640-800_2x_coco-ede514a8.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

@@ -14,3 +14,6 @@ model = dict(
     'gfl_r101_fpn_mstrain_2x_coco/'
     'gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

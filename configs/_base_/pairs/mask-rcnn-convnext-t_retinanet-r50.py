@@ -17,3 +17,6 @@ model = dict(
     'mask_rcnn_convnext-t_p4_w7_fpn_fp16_ms-crop_3x_coco/'
     'mask_rcnn_convnext-t_p4_w7_fpn_fp16_ms-crop_3x_coco_20220426_154953-050731f4.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

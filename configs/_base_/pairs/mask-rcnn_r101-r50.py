@@ -14,3 +14,6 @@ model = dict(
     'mask_rcnn_r101_fpn_mstrain-poly_3x_coco/'
     'mask_rcnn_r101_fpn_mstrain-poly_3x_coco_20210524_200244-5675c317.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

@@ -14,3 +14,6 @@ model = dict(
     'retinanet_x101_64x4d_fpn_2x_coco/'
     'retinanet_x101_64x4d_fpn_2x_coco_20200131-bca068ab.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

@@ -15,3 +15,6 @@ model = dict(
     'retinanet_x101_64x4d_fpn_1x_coco/'
     'retinanet_x101_64x4d_fpn_1x_coco_20200130-366f5af1.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

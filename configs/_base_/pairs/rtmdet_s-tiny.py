@@ -15,3 +15,6 @@ model = dict(
     'rtmdet_s_8xb32-300e_coco/'
     'rtmdet_s_8xb32-300e_coco_20220905_161602-387a891e.pth',
     distillers=dict())
+# mmkd's runner adds the reliability hooks (exact resume, checkpoint guard, data checks)
+# under any launcher: mmkd's or mmdet's tools/train.py, mim train.
+runner_type = 'mmkd.DistillationRunner'

@@ -12,3 +12,5 @@ model = dict(
     teacher='{{ fileDirname }}'.rsplit('/', 1)[0] + '/faster-rcnn_teacher.py',
     teacher_ckpt='work_dirs/demo/faster-rcnn_teacher/iter_900.pth',
     distillers=dict())
+# mmkd's runner: the reliability hooks under any launcher (see configs/_base_/pairs).
+runner_type = 'mmkd.DistillationRunner'

@@ -13,3 +13,5 @@ model = dict(
     teacher='{{ fileDirname }}'.rsplit('/', 1)[0] + '/retinanet_teacher.py',
     teacher_ckpt='work_dirs/demo/retinanet_teacher/iter_900.pth',
     distillers=dict())
+# mmkd's runner: the reliability hooks under any launcher (see configs/_base_/pairs).
+runner_type = 'mmkd.DistillationRunner'
