@@ -1,12 +1,9 @@
 """MGD's loss (Yang et al., "Masked Generative Distillation", ECCV 2022)."""
-from typing import List, Optional, Sequence, Union
-
 from mmdet.models.losses.utils import weighted_loss
-from torch import Tensor, nn
+from torch import Tensor
 
 from ...registry import MODELS
-from .utils import (LevelWeights, check_levels, check_reduction, check_weight,
-                    resolve_reduction, weight_reduce_levels)
+from .multi_level_loss import MultiLevelLoss
 
 
 @weighted_loss
@@ -16,14 +13,16 @@ def mgd_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class MGDLoss(nn.Module):
+class MGDLoss(MultiLevelLoss):
     """Squared error of the generated features to the teacher's, per image, summed over
     levels::
 
         loss = loss_weight * sum_l sum_{c,h,w,n} (g_l - t_l)^2 / N
 
     where ``g_l`` is the generator's output from the masked student feature
-    (:class:`MGDGenerator`). The sum, not a mean, over C*H*W is why the weights are small.
+    (:class:`MGDGenerator`), passed as the student. The sum, not a mean, over C*H*W is why
+    the weights are small. The unreduced loss of a level is the (N,) per-image sums, so
+    ``weight`` is per level an (N,) weight of each image.
 
     Args:
         loss_weight: ``alpha``: 2e-5 for one-stage and 5e-7 for two-stage detectors in
@@ -33,38 +32,7 @@ class MGDLoss(nn.Module):
     """
 
     def __init__(self, loss_weight: float = 2e-5, reduction: str = 'mean'):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self.reduction = check_reduction('MGDLoss', reduction)
+        super().__init__(loss_weight, reduction)
 
-    def forward(self, generated: Sequence[Tensor], teacher: Sequence[Tensor],
-                weight: LevelWeights = None, avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Union[Tensor, List[Tensor]]:
-        """
-        Args:
-            generated / teacher: per-level (N, C, H, W) tensors of equal shapes.
-            weight: per level, an (N,) weight of each image.
-            avg_factor: divides each level's weighted sum instead of N (``'mean'``),
-                i.e. the result is the weighted sum of all levels over it.
-            reduction_override: ``'none'``, ``'mean'`` or ``'sum'`` for this call.
-
-        Returns:
-            The loss, or for ``'none'`` the list of per-level (N,) weighted per-image
-            sums (times ``loss_weight``).
-        """
-        reduction = resolve_reduction('MGDLoss', self.reduction, reduction_override)
-        check_levels('MGDLoss', generated=generated, teacher=teacher, weight=weight)
-        losses = []
-        for level, (g, t) in enumerate(zip(generated, teacher)):
-            if g.shape != t.shape:
-                raise ValueError(f'MGDLoss: generated {tuple(g.shape)} and teacher '
-                                 f'{tuple(t.shape)} features differ in shape.')
-            loss = mgd_loss(g, t, reduction='none')
-            if weight is not None:
-                check_weight(f'MGDLoss level {level}', weight[level], loss.shape,
-                             'one weight per image, (N,)')
-            losses.append(loss)
-        loss = weight_reduce_levels(losses, weight, reduction, avg_factor)
-        if reduction == 'none':
-            return [self.loss_weight * level_loss for level_loss in loss]
-        return self.loss_weight * loss
+    def level_loss(self, student: Tensor, teacher: Tensor) -> Tensor:
+        return mgd_loss(student, teacher, reduction='none')

@@ -1,14 +1,13 @@
 """PKD's loss (Cao et al., "PKD: General Distillation Framework for Object Detectors via
 Pearson Correlation Coefficient", NeurIPS 2022)."""
-from typing import List, Optional, Sequence, Union
+from typing import Tuple
 
 import torch.nn.functional as F
 from mmdet.models.losses.utils import weighted_loss
-from torch import Tensor, nn
+from torch import Tensor
 
 from ...registry import MODELS
-from .utils import (LevelWeights, check_levels, check_reduction, check_weight,
-                    resolve_reduction, weight_reduce_levels)
+from .multi_level_loss import MultiLevelLoss
 
 
 def standardize_channels(feat: Tensor, eps: float = 1e-6) -> Tensor:
@@ -32,7 +31,7 @@ def pkd_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class PKDLoss(nn.Module):
+class PKDLoss(MultiLevelLoss):
     """Mean squared error of channel-standardised features, halved, summed over levels::
 
         loss = loss_weight * sum_l mean((z(s_l) - z(t_l))^2) / 2
@@ -41,6 +40,10 @@ class PKDLoss(nn.Module):
     ``(M - 1) / M * mean_c (1 - r_c)`` where ``r_c`` is the Pearson correlation of
     channel ``c`` of student and teacher over its ``M = N*H*W`` values: the loss only asks
     the student to correlate with the teacher, not to match its scale or offset.
+
+    The unreduced loss of a level is the (N, C, H, W) half squared errors at the compared
+    size (the teacher's with ``resize_student``), so ``weight`` is per level
+    broadcastable to that; the standardisation itself is unweighted.
 
     Args:
         loss_weight: multiplier of the summed loss (6 for Faster R-CNN, 10 for RetinaNet
@@ -53,46 +56,16 @@ class PKDLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, resize_student: bool = True,
                  reduction: str = 'mean'):
-        super().__init__()
-        self.loss_weight = loss_weight
+        super().__init__(loss_weight, reduction)
         self.resize_student = resize_student
-        self.reduction = check_reduction('PKDLoss', reduction)
 
-    def forward(self, student: Sequence[Tensor], teacher: Sequence[Tensor],
-                weight: LevelWeights = None, avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Union[Tensor, List[Tensor]]:
-        """
-        Args:
-            student / teacher: per-level (N, C, H, W) tensors of equal N and C.
-            weight: per level, a weight of each standardised element, broadcastable to
-                the compared (N, C, H, W) shape (the teacher's with ``resize_student``).
-                The standardisation itself is unweighted.
-            avg_factor: divides each level's weighted sum instead of its element count
-                (``'mean'``), i.e. the result is the weighted sum of all levels over it.
-            reduction_override: ``'none'``, ``'mean'`` or ``'sum'`` for this call.
+    def align(self, student: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
+        if student.shape[2:] != teacher.shape[2:]:
+            if self.resize_student:
+                student = F.interpolate(student, size=teacher.shape[2:], mode='bilinear')
+            else:
+                teacher = F.interpolate(teacher, size=student.shape[2:], mode='bilinear')
+        return student, teacher
 
-        Returns:
-            The loss, or for ``'none'`` the list of per-level (N, C, H, W) weighted
-            half squared errors (times ``loss_weight``).
-        """
-        reduction = resolve_reduction('PKDLoss', self.reduction, reduction_override)
-        check_levels('PKDLoss', student=student, teacher=teacher, weight=weight)
-        losses = []
-        for level, (s, t) in enumerate(zip(student, teacher)):
-            if s.shape[2:] != t.shape[2:]:
-                if self.resize_student:
-                    s = F.interpolate(s, size=t.shape[2:], mode='bilinear')
-                else:
-                    t = F.interpolate(t, size=s.shape[2:], mode='bilinear')
-            if s.shape != t.shape:
-                raise ValueError(f'PKDLoss level {level}: student {tuple(s.shape)} and '
-                                 f'teacher {tuple(t.shape)} features differ in N or C.')
-            loss = pkd_loss(s, t, reduction='none')
-            if weight is not None:
-                check_weight(f'PKDLoss level {level}', weight[level], loss.shape,
-                             f'a weight broadcastable to {tuple(loss.shape)}')
-            losses.append(loss)
-        loss = weight_reduce_levels(losses, weight, reduction, avg_factor)
-        if reduction == 'none':
-            return [self.loss_weight * level_loss for level_loss in loss]
-        return self.loss_weight * loss
+    def level_loss(self, student: Tensor, teacher: Tensor) -> Tensor:
+        return pkd_loss(student, teacher, reduction='none')
