@@ -76,8 +76,8 @@ class ImitationLoss(nn.Module):
                     for loss, m, w in levels]
         # Index, not multiply: a non-finite value outside the mask times 0 is NaN.
         selected = [loss[m] for loss, m, _ in levels]
-        weights = None if weight is None else [w.broadcast_to(m.shape)[m]
-                                               for _, m, w in levels]
+        weights = None if weight is None else [
+            None if w is None else w.broadcast_to(m.shape)[m] for _, m, w in levels]
         if reduction == 'mean' and avg_factor is None:
             num_pos = sum(int(m.sum()) for _, m, _ in levels)
             loss = weight_reduce_levels(selected, weights, 'sum', None) / max(num_pos, 1)

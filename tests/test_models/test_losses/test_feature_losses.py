@@ -167,3 +167,15 @@ def test_pkd_weight_fits_the_resized_level():
                                          r'\(2, 3, 4, 4\)'):
         MODELS.build(dict(type='PKDLoss'))(student, teacher,
                                            [torch.ones(2, 1, 8, 8, dtype=torch.float64)])
+
+
+@pytest.mark.parametrize('name', sorted(LOSSES))
+def test_a_level_without_weight_is_unweighted(name):
+    student, teacher = features(8)
+    weights = level_weights(name, 9)
+    refs = references(name, student, teacher)
+    expected = (weights[0].numpy() * refs[0]).sum() + refs[1].sum() + \
+        (weights[2].numpy() * refs[2]).sum()
+    loss = MODELS.build(dict(type=name, loss_weight=1.0))
+    value = loss(student, teacher, [weights[0], None, weights[2]], reduction_override='sum')
+    assert value.item() == pytest.approx(expected, rel=1e-9)

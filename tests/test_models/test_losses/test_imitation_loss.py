@@ -118,3 +118,14 @@ def test_bad_arguments_are_refused_with_the_fix():
         loss(student, teacher, masks, [torch.ones(s.shape) for s in student])
     with pytest.raises(ValueError, match="pass reduction_override='none' to the call"):
         MODELS.build(dict(type='ImitationLoss', reduction='none'))
+
+
+def test_a_level_without_weight_is_unweighted():
+    student, teacher, masks, weights = inputs(7)
+    values = location_losses(student, teacher, masks)
+    weighted = location_losses(student, teacher, masks, weights)
+    mixed = sum(v for key, v in weighted.items() if key[0] == 0) + \
+        sum(v for key, v in values.items() if key[0] == 1)
+    loss = MODELS.build(dict(type='ImitationLoss'))
+    assert loss(student, teacher, masks, [weights[0], None]).item() == pytest.approx(
+        mixed / len(values), rel=1e-5)
