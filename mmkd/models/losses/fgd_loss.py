@@ -40,6 +40,10 @@ class FGDLoss(nn.Module):
     5e-4, 5e-6; Faster / Mask R-CNN: 5e-5, 2.5e-5, 5e-5, 5e-7; RepPoints: 1.6e-3, 8e-4,
     8e-4, 8e-6 (FCOS: the same with temperature 0.8).
 
+    There is no ``weight`` / ``avg_factor`` / ``reduction``: the masks and attentions
+    already weigh every position, and the per-image sums are the scale that the
+    published weights were tuned for.
+
     Args:
         temperature: temperature of both attentions.
         alpha / beta / gamma / lambda_: weights of the four terms.
@@ -82,7 +86,8 @@ class FGDLoss(nn.Module):
                 loss_att=(channel_attention(s, self.temperature) - att_c_t).abs().sum()
                 + (spatial_attention(s, self.temperature) - att_s_t).abs().sum(),
                 loss_global=(gs - gt).pow(2).sum())
-            scale = n * (h * w if self.normalize_levels else 1)
+            # max: an empty batch adds zero sums, which must not become 0 / 0
+            scale = max(n, 1) * (h * w if self.normalize_levels else 1)
             for key, value in level_terms.items():
                 terms[key] = terms[key] + value / scale
         return {key: self.weights[key] * torch.as_tensor(value)

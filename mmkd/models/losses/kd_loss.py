@@ -1,8 +1,31 @@
 """Hinton et al. (2015) knowledge-distillation loss on class logits."""
+from typing import Optional
+
 import torch.nn.functional as F
+from mmdet.models.losses.utils import weighted_loss
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from .utils import check_reduction, check_weight, resolve_reduction
+
+
+@weighted_loss
+def kd_loss(pred: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:
+    """``T^2 * KL(softmax(target / T) || softmax(pred / T))`` of each row.
+
+    Args:
+        pred: (N, C) student logits.
+        target: (N, C) teacher logits, detached here: the teacher is the target.
+        temperature: ``T`` (> 0), dividing both sides' logits.
+
+    Returns:
+        (N,) per-row losses (``weighted_loss`` adds ``weight``, ``reduction``,
+        ``avg_factor``).
+    """
+    log_p_student = F.log_softmax(pred / temperature, dim=1)
+    log_p_teacher = F.log_softmax(target.detach() / temperature, dim=1)
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1)
+    return kl * (temperature * temperature)
 
 
 @MODELS.register_module()
@@ -25,25 +48,33 @@ class KDLoss(nn.Module):
         super().__init__()
         if not temperature > 0:
             raise ValueError(f'KDLoss temperature must be > 0, got {temperature!r}')
-        if reduction not in ('mean', 'sum'):
-            raise ValueError(f"KDLoss reduction must be 'mean' or 'sum', got {reduction!r}")
         self.temperature = float(temperature)
         self.loss_weight = loss_weight
-        self.reduction = reduction
+        self.reduction = check_reduction('KDLoss', reduction)
 
-    def forward(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
-        """student_logits / teacher_logits: (N, num_classes) logits of the same N rows
-        (for detection: the same RoIs, background column included)."""
+    def forward(self, student_logits: Tensor, teacher_logits: Tensor,
+                weight: Optional[Tensor] = None, avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """
+        Args:
+            student_logits / teacher_logits: (N, num_classes) logits of the same N rows
+                (for detection: the same RoIs, background column included).
+            weight: (N,) weight of each row.
+            avg_factor: divides the weighted sum of the rows instead of N (``'mean'``).
+            reduction_override: ``'none'``, ``'mean'`` or ``'sum'`` for this call.
+
+        Returns:
+            The reduced loss, or the (N,) per-row losses for ``'none'``.
+        """
+        reduction = resolve_reduction('KDLoss', self.reduction, reduction_override)
         if student_logits.shape != teacher_logits.shape or student_logits.dim() != 2:
             raise ValueError(
                 'KDLoss needs (N, C) student and teacher logits of the same shape, got '
                 f'{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}: '
                 'teacher and student must score the same rows with the same classes.')
-        if student_logits.shape[0] == 0:  # no RoI: zero, not NaN, still in the graph
-            return student_logits.sum() * 0.
-        t = self.temperature
-        log_p_student = F.log_softmax(student_logits / t, dim=1)
-        log_p_teacher = F.log_softmax(teacher_logits.detach() / t, dim=1)
-        kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1)
-        kl = kl.mean() if self.reduction == 'mean' else kl.sum()
-        return self.loss_weight * t * t * kl
+        check_weight('KDLoss', weight, student_logits.shape[:1], 'one weight per row, (N,)')
+        if student_logits.shape[0] == 0 and reduction != 'none':
+            return student_logits.sum() * 0.  # no RoI: zero, not NaN, still in the graph
+        return self.loss_weight * kd_loss(
+            student_logits, teacher_logits, weight, reduction=reduction,
+            avg_factor=avg_factor, temperature=self.temperature)

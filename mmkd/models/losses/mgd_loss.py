@@ -1,36 +1,38 @@
 """MGD's loss (Yang et al., "Masked Generative Distillation", ECCV 2022)."""
-from typing import Sequence
-
-from torch import Tensor, nn
+from mmdet.models.losses.utils import weighted_loss
+from torch import Tensor
 
 from ...registry import MODELS
+from .multi_level_loss import MultiLevelLoss
+
+
+@weighted_loss
+def mgd_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """Squared error summed over each image of one level: (N, C, H, W) -> (N,)."""
+    return (pred - target).pow(2).flatten(1).sum(dim=1)
 
 
 @MODELS.register_module()
-class MGDLoss(nn.Module):
+class MGDLoss(MultiLevelLoss):
     """Squared error of the generated features to the teacher's, per image, summed over
     levels::
 
         loss = loss_weight * sum_l sum_{c,h,w,n} (g_l - t_l)^2 / N
 
     where ``g_l`` is the generator's output from the masked student feature
-    (:class:`MGDGenerator`). The sum, not a mean, over C*H*W is why the weights are small.
+    (:class:`MGDGenerator`), passed as the student. The sum, not a mean, over C*H*W is why
+    the weights are small. The unreduced loss of a level is the (N,) per-image sums, so
+    ``weight`` is per level an (N,) weight of each image.
 
     Args:
         loss_weight: ``alpha``: 2e-5 for one-stage and 5e-7 for two-stage detectors in
             the published configs.
+        reduction: ``'mean'`` averages each level's per-image sums over the N images,
+            ``'sum'`` adds them up; either way the levels are summed.
     """
 
-    def __init__(self, loss_weight: float = 2e-5):
-        super().__init__()
-        self.loss_weight = loss_weight
+    def __init__(self, loss_weight: float = 2e-5, reduction: str = 'mean'):
+        super().__init__(loss_weight, reduction)
 
-    def forward(self, generated: Sequence[Tensor], teacher: Sequence[Tensor]) -> Tensor:
-        """generated / teacher: per-level (N, C, H, W) tensors of equal shapes."""
-        total = 0.
-        for g, t in zip(generated, teacher):
-            if g.shape != t.shape:
-                raise ValueError(f'MGDLoss: generated {tuple(g.shape)} and teacher '
-                                 f'{tuple(t.shape)} features differ in shape.')
-            total = total + (g - t).pow(2).sum() / g.shape[0]
-        return self.loss_weight * total
+    def level_loss(self, student: Tensor, teacher: Tensor) -> Tensor:
+        return mgd_loss(student, teacher, reduction='none')

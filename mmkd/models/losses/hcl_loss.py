@@ -1,4 +1,5 @@
-"""HCL, the hierarchical context loss of ReviewKD (Chen et al., CVPR 2021)."""
+"""HCL, the hierarchical context loss of ReviewKD (Chen et al., "Distilling Knowledge via
+Knowledge Review", CVPR 2021)."""
 from typing import Sequence
 
 import torch.nn.functional as F
@@ -7,14 +8,17 @@ from torch import Tensor, nn
 from ...registry import MODELS
 
 
-def hcl_level(student: Tensor, teacher: Tensor, pool_sizes: Sequence[int] = (4, 2, 1)) -> Tensor:
-    """HCL between two (N, C, H, W) tensors of one level.
+def hcl_loss(student: Tensor, teacher: Tensor, pool_sizes: Sequence[int] = (4, 2, 1)) -> Tensor:
+    """HCL between two (N, C, H, W) tensors of one level, a scalar.
 
     ``mse(s, t)`` with weight 1, plus, for each pool size ``l`` in order with ``l < H``,
     ``mse(pool_l(s), pool_l(t))`` (adaptive average pooling to l x l) with a weight halved
     at each used size (1/2, 1/4, ...); the weighted sum is divided by the sum of weights.
-    Sizes ``l >= H`` are skipped (no halving).
+    Sizes ``l >= H`` are skipped (no halving). An empty batch gives 0 (in the graph), not
+    the NaN of an empty mean.
     """
+    if student.numel() == 0:
+        return (student - teacher).sum()
     loss = F.mse_loss(student, teacher)
     weight, total = 1., 1.
     for size in pool_sizes:
@@ -29,7 +33,12 @@ def hcl_level(student: Tensor, teacher: Tensor, pool_sizes: Sequence[int] = (4, 
 
 @MODELS.register_module()
 class HCLLoss(nn.Module):
-    """Hierarchical context loss: :func:`hcl_level` per level, summed over levels.
+    """Hierarchical context loss: :func:`hcl_loss` per level, summed over levels.
+
+    There is no ``weight`` / ``avg_factor`` / ``reduction``: a level's value averages
+    mean squared errors at several pooled resolutions, so no element of the input is
+    the unit of the loss that a weight or a normaliser would refer to; weighting
+    elements would mean pooling the weights too, which is not ReviewKD's loss.
 
     Args:
         pool_sizes: output sizes of the pyramid pooling, used in this order.
@@ -56,5 +65,5 @@ class HCLLoss(nn.Module):
                 raise ValueError(f'HCLLoss: level {level} has student shape {tuple(s.shape)} '
                                  f'and teacher shape {tuple(t.shape)}; both must be the same '
                                  '(N, C, H, W).')
-        return self.loss_weight * sum(hcl_level(s, t, self.pool_sizes)
+        return self.loss_weight * sum(hcl_loss(s, t, self.pool_sizes)
                                       for s, t in zip(student, teacher))
