@@ -55,11 +55,15 @@ class BuildPyWithConfigs(build_py):
     """``build_py`` that also ships the configs (copied, or linked when editable)."""
 
     def run(self):
-        super().run()
         if not osp.isdir(CONFIGS):
             raise FileNotFoundError(
                 f'{CONFIGS} not found: build mmkd from a repository checkout or an mmkd sdist '
                 '(both carry configs/).')
+        if not self.editable_mode:
+            # setuptools reuses build/lib between builds and never deletes from it: a module
+            # since moved out of mmkd would otherwise stay in every later wheel.
+            _remove(osp.join(self.build_lib, 'mmkd'))
+        super().run()
         if self.editable_mode:
             link_configs()
         else:

@@ -1,5 +1,6 @@
 """Building mmkd's distributions from a checkout, offline (no build isolation)."""
 import glob
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -18,6 +19,7 @@ def run_python(*args: str, cwd: str, env: Optional[dict] = None) -> subprocess.C
 
 def pip_wheel(source: str, out_dir: str) -> str:
     """The wheel pip builds from ``source`` (a source tree or an sdist)."""
+    os.makedirs(out_dir, exist_ok=True)
     run_python('-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation', '-w', out_dir,
                source, cwd=out_dir)
     (wheel, ) = glob.glob(osp.join(out_dir, 'mmkd-*.whl'))

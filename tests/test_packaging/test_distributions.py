@@ -86,6 +86,18 @@ def test_wheel_holds_only_the_mmkd_package_and_its_configs(wheel):
     assert wheel_configs(wheel) == repo_configs()
 
 
+def test_rebuilt_wheel_drops_modules_moved_out_of_mmkd(source_copy, tmp_path):
+    """The checkout's build/lib outlives a build; a wheel must still be its sources only."""
+    module = osp.join(source_copy, 'mmkd', 'moved_away.py')
+    with open(module, 'w') as f:
+        f.write('')
+    with zipfile.ZipFile(pip_wheel(source_copy, str(tmp_path / 'before'))) as archive:
+        assert 'mmkd/moved_away.py' in archive.namelist()
+    os.remove(module)
+    with zipfile.ZipFile(pip_wheel(source_copy, str(tmp_path / 'after'))) as archive:
+        assert 'mmkd/moved_away.py' not in archive.namelist()
+
+
 def test_sdist_builds_a_wheel_with_the_configs(source_copy, tmp_path):
     sdist_dir = str(tmp_path / 'sdist')
     run_python('-c', f'from setuptools import build_meta; build_meta.build_sdist({sdist_dir!r})',
