@@ -4,27 +4,44 @@ Every part of mmkd (the host models, tools, testing, benchmarks, the demo) asks 
 questions through this module, so each has one answer.
 """
 import copy
+import importlib.util
 import os.path as osp
 from typing import Optional, Union
 
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
-from mmengine.utils import get_installed_path
 
 DetectorConfig = Union[str, dict, ConfigDict]
 
 
+def package_configs_dir(package: str) -> str:
+    """The ``.mim/configs`` folder of an installed OpenMMLab package (mmdet, mmkd, ...).
+
+    Found where Python imports the package from, so editable installs (whose distribution
+    lies elsewhere) and checkouts on ``PYTHONPATH`` resolve to the code actually used.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package '{package}' is not installed.")
+    configs = osp.join(list(spec.submodule_search_locations)[0], '.mim', 'configs')
+    if not osp.isdir(configs):
+        raise FileNotFoundError(
+            f"package '{package}' ships no configs ({configs} is missing): reinstall it "
+            f'(from a checkout: pip install -e <checkout>).')
+    return configs
+
+
 def resolve_config_path(path: str, role: str = 'config') -> str:
     """A config file path, with ``package::relative/path.py`` (as in ``_base_``) resolved
-    to the file that package installs under ``.mim/configs``."""
+    to the file that package ships under ``.mim/configs`` (``mmkd::kd/...``,
+    ``mmdet::faster_rcnn/...``)."""
     resolved = path
     if '::' in path:
         package, relative = path.split('::', 1)
         try:
-            resolved = osp.join(get_installed_path(package), '.mim', 'configs', relative)
-        except Exception:
-            raise FileNotFoundError(f"{role} config '{path}': package '{package}' is not "
-                                    'installed.') from None
+            resolved = osp.join(package_configs_dir(package), relative)
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f"{role} config '{path}': {error}") from None
     if not osp.isfile(resolved):
         raise FileNotFoundError(f"{role} config file '{path}' not found"
                                 + (f' (looked at {resolved})' if resolved != path else '') + '.')
@@ -80,10 +97,10 @@ def student_config(model_cfg: dict) -> ConfigDict:
 
 def load_config(path: str, launcher: str = 'none', cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None) -> Config:
-    """The config at ``path`` with mmdet's CLI conventions applied: ``--cfg-options``
-    merged, and the work dir from ``--work-dir``, the config, or
-    ``./work_dirs/<config name>``, in that order."""
-    cfg = Config.fromfile(path)
+    """The config at ``path`` (a file or ``mmkd::<relative path>``) with mmdet's CLI
+    conventions applied: ``--cfg-options`` merged, and the work dir from ``--work-dir``,
+    the config, or ``./work_dirs/<config name>``, in that order."""
+    cfg = Config.fromfile(resolve_config_path(path))
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

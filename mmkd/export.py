@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from .checkpoint import load_checkpoint_file, load_matching_weights
-from .config import build_detector, detector_config
+from .config import build_detector, detector_config, resolve_config_path
 
 
 def _to_builtin(value):
@@ -40,14 +40,16 @@ def export_detector(config: str, checkpoint: str, out_dir: str,
     """Write ``<model>.pth`` and ``<model>_config.py`` into ``out_dir``.
 
     Args:
-        config: the distillation config (its ``model.type`` is a DistillationDetector).
+        config: the distillation config (its ``model.type`` is a DistillationDetector), a
+            file or ``mmkd::<relative path>``.
         checkpoint: a checkpoint saved by the Runner for that config.
         model: ``'student'`` or ``'teacher'``.
 
     Returns:
         (weights path, config path)
     """
-    cfg = Config.fromfile(config)
+    config_file = resolve_config_path(config)
+    cfg = Config.fromfile(config_file)
     if 'student' not in cfg.model or 'teacher' not in cfg.model:
         raise ValueError(f"{config} is not a distillation config: its model has no "
                          "'student'/'teacher'. A plain mmdet checkpoint needs no export.")
@@ -72,7 +74,7 @@ def export_detector(config: str, checkpoint: str, out_dir: str,
 
     meta = state.get('meta', {})
     exported_meta = dict(dataset_meta=_to_builtin(meta.get('dataset_meta', {})),
-                         mmkd_source=dict(config=osp.abspath(config),
+                         mmkd_source=dict(config=osp.abspath(config_file),
                                           checkpoint=osp.abspath(checkpoint), model=model,
                                           iter=_to_builtin(meta.get('iter'))))
     os.makedirs(out_dir, exist_ok=True)

@@ -12,7 +12,7 @@ from typing import Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
-from .config import detector_config, is_distillation_config
+from .config import detector_config, is_distillation_config, resolve_config_path
 
 _run_ids = itertools.count()
 
@@ -136,13 +136,15 @@ def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
     """A config that trains ``max_iters`` iterations on the generated dataset ``data``.
 
     Args:
-        config: config path or loaded Config (mmkd distillation or plain mmdet).
+        config: config file, ``mmkd::<relative path>`` or loaded Config (mmkd distillation
+            or plain mmdet).
         data: the dict returned by :func:`mmkd.data.make_shapes_dataset`.
         work_dir: where logs and checkpoints go.
         val: also build the val loop and COCO evaluator (bbox, and segm with masks).
         with_mask: load instance masks; defaults to whether the model has a mask head.
     """
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    cfg = (Config.fromfile(resolve_config_path(config)) if isinstance(config, str)
+           else copy.deepcopy(config))
     classes = tuple(data['classes'])
     cfg.model = small_model(cfg.model, len(classes))
     if with_mask is None:

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create ./.venv with the pinned OpenMMLab stack and mmkd installed in editable mode.
+# Create ./.venv with the pinned OpenMMLab stack and mmkd installed in editable mode: the
+# project's own demo and test environment (mmkd itself installs into any mmdet 3.3 environment:
+# see scripts/check_plugin_install.sh).
 #
 # mmcv 2.1.0 has no PyPI wheel: a prebuilt wheel is taken from $MMKD_WHEELS (default
 # ../shared/wheels) when one is there, otherwise it is compiled with its ops (~9 min on 2 cores).
@@ -18,7 +20,8 @@ WHEELS=${MMKD_WHEELS:-../shared/wheels}
 STAMP="$VENV/.mmkd-installed"
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt requirements.txt ] && [ "$STAMP" -nt pyproject.toml ] \
-        && [ "$STAMP" -nt scripts/install.sh ]; then
+        && [ "$STAMP" -nt setup.py ] && [ "$STAMP" -nt scripts/install.sh ] \
+        && [ -e mmkd/.mim/configs ]; then
     exit 0
 fi
 
@@ -61,6 +64,7 @@ else
 fi
 
 pip install -q -r requirements.txt
+# (editable: setup.py links mmkd/.mim/configs to configs/, where mmkd::<path> resolves)
 pip install -q --no-build-isolation --no-deps -e .
 
 # mmpretrain (ConvNeXt/Swin teachers) imports torchvision's compiled ops: check they load.

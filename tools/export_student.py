@@ -25,7 +25,8 @@ from mmkd.export import export_detector  # noqa: E402
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Export the student of a distillation run')
-    parser.add_argument('config', help='the distillation config the checkpoint was trained with')
+    parser.add_argument('config', help='the distillation config the checkpoint was trained with '
+                        '(a file or mmkd::<path> of a shipped config)')
     parser.add_argument('checkpoint', help='distillation checkpoint (e.g. work_dirs/x/iter_N.pth)')
     parser.add_argument('out_dir', help='directory for <model>.pth and <model>_config.py')
     parser.add_argument('--model', choices=['student', 'teacher'], default='student',

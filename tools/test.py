@@ -24,7 +24,7 @@ from mmkd.runtime import setup_runtime  # noqa: E402
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (evaluate) a detector')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument('config', help='test config file, or mmkd::<path> of a shipped config')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--teacher', action='store_true',
                         help='evaluate the teacher of a distillation config instead of '

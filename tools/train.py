@@ -21,7 +21,7 @@ from mmkd.config import load_config  # noqa: E402
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train (distil) a detector')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', help='train config file, or mmkd::<path> of a shipped config')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',

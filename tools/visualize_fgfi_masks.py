@@ -32,7 +32,7 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import DefaultScope, init_default_scope  # noqa: E402
 
 import mmkd  # noqa: E402,F401
-from mmkd.config import build_detector, student_config  # noqa: E402
+from mmkd.config import build_detector, resolve_config_path, student_config  # noqa: E402
 from mmkd.models import connect_distillers  # noqa: E402
 from mmkd.models.recorder import probe_feature_levels  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
@@ -46,7 +46,8 @@ TITLE_HEIGHT = 18
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Draw FGFI imitation masks per level')
-    parser.add_argument('config', help='FGFI distillation config (or a detector config)')
+    parser.add_argument('config', help='FGFI distillation config (or a detector config): a file or '
+                        'mmkd::<path> of a shipped config')
     parser.add_argument('--out-dir', required=True, help='where the PNG files go')
     parser.add_argument('--num-images', type=int, default=4, help='how many images')
     parser.add_argument('--start', type=int, default=0, help='index of the first image')
@@ -193,7 +194,7 @@ def main(argv=None) -> List[str]:
     args = parse_args(argv)
     if args.num_images < 1:
         raise ValueError(f'--num-images must be >= 1, got {args.num_images}')
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(resolve_config_path(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
