@@ -10,6 +10,7 @@ from ..checkpoint import load_teacher_checkpoint
 from ..config import DetectorConfig, build_detector
 from ..engine.nonfinite import NonFiniteLossGuard
 from ..registry import MODELS
+from .distillers import DistillerContext
 from .level_pairing import pair_levels_by_stride
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
 
@@ -340,26 +341,24 @@ def _describe_normalization(norm: dict) -> str:
 
 def connect_distillers(distillers: Iterable, student, teacher
                        ) -> Tuple[FeatureRecorder, FeatureRecorder]:
-    """Give built distillers what they need from the two detectors.
+    """Set built distillers up for two detectors and record what they then read.
 
-    Lets each distiller choose its features for these detectors, probes the channels
-    and strides of the features the distillers name, pairs levels of different strides
-    (:func:`pair_levels_by_stride`), builds the distillers' layers (adapters, ABFs, ...)
-    from them, attaches the models, and returns the (student, teacher) recorders that
-    hold those features during a forward pass.
+    Probes the channels and strides of the features the distillers name (one pass per
+    detector), pairs levels of different strides (:func:`pair_levels_by_stride`), calls
+    each distiller's ``setup`` with its :class:`DistillerContext`, and returns the
+    (student, teacher) recorders of the specs the distillers settled on.
     """
     distillers = list(distillers)
-    for distiller in distillers:
-        distiller.resolve_specs(student, teacher)
     student_levels = probe_feature_levels(
         student, [s for d in distillers for s in d.student_specs], 'student')
     teacher_levels = probe_feature_levels(
         teacher, [s for d in distillers for s in d.teacher_specs], 'teacher')
     for distiller in distillers:
-        distiller.build_layers(*pair_levels_by_stride(
-            distiller, _flatten(student_levels, distiller.student_specs),
-            _flatten(teacher_levels, distiller.teacher_specs)))
-        distiller.attach_models(student, teacher)
+        paired = pair_levels_by_stride(
+            distiller.student_specs, distiller.teacher_specs,
+            _flatten(student_levels, distiller.student_specs),
+            _flatten(teacher_levels, distiller.teacher_specs), type(distiller).__name__)
+        distiller.setup(DistillerContext(student, teacher, *paired))
     return (FeatureRecorder(student, [s for d in distillers for s in d.student_specs], 'student'),
             FeatureRecorder(teacher, [s for d in distillers for s in d.teacher_specs], 'teacher'))
 

@@ -1,4 +1,4 @@
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 from .cwd import CWD
 from .fgd import FGD
 from .fgfi import FGFI
@@ -9,5 +9,5 @@ from .pkd import PKD
 from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
-__all__ = ['BaseDistiller', 'CWD', 'FGD', 'FGFI', 'FitNet', 'KD', 'MGD', 'PKD', 'ReverseDistiller',
-           'ReviewKD']
+__all__ = ['BaseDistiller', 'DistillerContext', 'CWD', 'FGD', 'FGFI', 'FitNet', 'KD', 'MGD',
+           'PKD', 'ReverseDistiller', 'ReviewKD']

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import build_adapters
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 from .fgd_masks import fgd_masks
 from .shapes import check_levels
 
@@ -45,7 +45,9 @@ class FGD(BaseDistiller):
         self.student_context = nn.ModuleList()
         self.teacher_context = nn.ModuleList()
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         check_levels('FGD', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
         self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,

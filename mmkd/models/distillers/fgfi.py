@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import build_adapters
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 from .imitation_anchors import POINT_ANCHOR_SCALE, ImitationAnchors, find_prior_generator
 from .imitation_mask import MAX_IOU_OVER, imitation_masks
 from .shapes import check_levels
@@ -103,32 +103,27 @@ class FGFI(BaseDistiller):
         self.prior_generator_path = prior_generator
         self.point_anchor_scale = point_anchor_scale
         self.adapters = nn.ModuleList()
-        self.level_strides: List[int] = []
         self.anchor_levels: List[int] = []
-        self._prior_generator = None  # the student's, attached without registering it
         self._anchors: Optional[ImitationAnchors] = None
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         check_levels('FGFI', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
-        self.level_strides = [level.stride for level in student_levels]
         self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
                                        init_std=self.adapter_init_std, relu=self.adapter_relu)
-
-    def attach_models(self, student, teacher) -> None:
-        path, generator = find_prior_generator(student, self.prior_generator_path)
-        self._anchors = ImitationAnchors(generator, path, self.level_strides,
+        path, generator = find_prior_generator(context.student, self.prior_generator_path)
+        self._anchors = ImitationAnchors(generator, path,
+                                         [level.stride for level in student_levels],
                                          self.point_anchor_scale)
         self.anchor_levels = list(self._anchors.levels)
-        object.__setattr__(self, '_prior_generator', generator)
 
     @torch.no_grad()
     def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]], batch_data_samples,
                         device) -> List[Tensor]:
         """Per distilled level, the (N, H, W) bool mask of the batch (no grad)."""
-        if self._anchors is None:
-            raise RuntimeError('FGFI.attach_models(student, teacher) must run before the '
-                               'masks can be computed (DistillationDetector does it).')
+        self.check_set_up()
         featmap_sizes = [tuple(int(v) for v in size) for size in featmap_sizes]
         if len(featmap_sizes) != len(self.anchor_levels):
             raise ValueError(f'FGFI expected {len(self.anchor_levels)} feature levels, got '

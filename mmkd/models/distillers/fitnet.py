@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import build_adapters
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 from .shapes import check_levels
 
 
@@ -30,7 +30,9 @@ class FitNet(BaseDistiller):
         self.adapter_kernel = adapter_kernel
         self.adapters = nn.ModuleList()
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         check_levels('FitNet', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
         self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel)

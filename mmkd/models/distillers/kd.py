@@ -25,8 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..recorder import FeatureSpec
-from .base import BaseDistiller
+from ..recorder import FeatureLevel, FeatureSpec
+from .base import BaseDistiller, DistillerContext
 
 #: What KD records on a single-stage RoI student: the sampled RoIs (N, 5) and their logits.
 STUDENT_ROIS = FeatureSpec('roi_head.bbox_roi_extractor', 1, source='input')
@@ -100,17 +100,18 @@ class KD(BaseDistiller):
                 'KD records the student RoIs / class scores itself (from its RoI or dense '
                 "head); remove 'student' from its config. 'teacher' names the teacher "
                 'features its head reads.')
-        super().__init__([STUDENT_ROIS, STUDENT_LOGITS], teacher, **kwargs)
+        # The student specs depend on its head and are chosen in setup().
+        super().__init__([], teacher, **kwargs)
         self.loss_cfg = None if loss is None else dict(loss)
         self.stages = None if stages is None else [int(stage) for stage in stages]
         self.loss = None
         self.kind: Optional[str] = None
         self.stage_weights: List[float] = [1.]
-        self._teacher_levels = None
-        self._models = ()  # (student, teacher), not registered as submodules
 
     # ------------------------------------------------------------------ build
-    def resolve_specs(self, student, teacher) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student, teacher = context.student, context.teacher
         kinds = _head_kind(student), _head_kind(teacher)
         if None in kinds or ('dense' in kinds and kinds[0] != kinds[1]):
             roi = [role for role, kind in zip(('student', 'teacher'), kinds)
@@ -140,6 +141,7 @@ class KD(BaseDistiller):
             raise ValueError(f"KD: 'stages' selects cascade stages, but the student has a "
                              f'{self.kind} head. Remove it.')
         self.loss = MODELS.build(self._loss_config(sigmoid))
+        self._check_teacher_levels(teacher, context.teacher_levels)
 
     def _resolve_roi_stages(self, student_head, teacher_head) -> None:
         if self.kind == 'roi':
@@ -200,17 +202,14 @@ class KD(BaseDistiller):
                 f"'{default}', ...) or leave 'loss' out.")
         return cfg
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        if teacher_levels is None:
+    def _check_teacher_levels(self, teacher: nn.Module,
+                              levels: Optional[List[FeatureLevel]]) -> None:
+        """Check the teacher spec gives the levels its box head reads."""
+        if levels is None:
             raise ValueError(
                 "KD: the teacher spec must name the features the teacher's head reads "
-                f"(backbone/neck levels, e.g. 'neck'), got {[str(s) for s in self.teacher_specs]}.")
-        self._teacher_levels = teacher_levels
-
-    def attach_models(self, student, teacher) -> None:
-        if self.kind is None:
-            raise RuntimeError('KD.resolve_specs() must run before attach_models() '
-                               '(mmkd.DistillationDetector does both).')
+                "(backbone/neck levels, e.g. 'neck'), got "
+                f'{[str(s) for s in self.teacher_specs]}.')
         if self.kind == 'dense':
             head = teacher.bbox_head
             strides = [int(stride[0]) for stride in head.prior_generator.strides]
@@ -222,13 +221,6 @@ class KD(BaseDistiller):
             strides = list(extractor.featmap_strides)
             reader = 'bbox_roi_extractor'
             channels = extractor.out_channels
-        self._check_teacher_levels(reader, strides, channels)
-        self._models = (student, teacher)
-
-    def _check_teacher_levels(self, reader: str, strides: List[int], channels: int) -> None:
-        levels = self._teacher_levels
-        if levels is None:
-            return
         specs = [str(s) for s in self.teacher_specs]
         if len(levels) < len(strides):
             raise ValueError(
@@ -248,15 +240,8 @@ class KD(BaseDistiller):
 
     # ------------------------------------------------------------------ forward
     @property
-    def teacher_model(self) -> nn.Module:
-        if not self._models:
-            raise RuntimeError('KD.attach_models() was not called: build KD inside '
-                               'mmkd.DistillationDetector.')
-        return self._models[1]
-
-    @property
     def teacher_roi_head(self) -> nn.Module:
-        return self.teacher_model.roi_head
+        return self.context.teacher.roi_head
 
     @torch.no_grad()
     def teacher_logits(self, teacher_feats: List[Tensor], rois: Tensor,
@@ -275,7 +260,7 @@ class KD(BaseDistiller):
     @torch.no_grad()
     def teacher_dense_scores(self, teacher_feats: List[Tensor]) -> List[Tensor]:
         """The teacher dense head's per-level class scores (B, A * C, H, W)."""
-        head = self.teacher_model.bbox_head
+        head = self.context.teacher.bbox_head
         return list(head(tuple(teacher_feats[:head.prior_generator.num_levels]))[0])
 
     def forward(self, student_feats: List, teacher_feats: List[Tensor],
@@ -283,7 +268,7 @@ class KD(BaseDistiller):
         if self.kind == 'dense':
             student_scores = student_feats[0]
             teacher_scores = self.teacher_dense_scores(teacher_feats)
-            classes = self._models[0].bbox_head.cls_out_channels
+            classes = self.context.student.bbox_head.cls_out_channels
             return dict(loss=self.loss(_prior_rows(student_scores, classes),
                                        _prior_rows(teacher_scores, classes)))
         stages = self.stages if self.kind == 'cascade' else [None]

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import MGDGenerator, build_adapters
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 from .shapes import check_levels
 
 
@@ -42,7 +42,9 @@ class MGD(BaseDistiller):
         self.adapters = nn.ModuleList()
         self.generators = nn.ModuleList()
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         check_levels('MGD', student_levels, teacher_levels,
                      same_channels=self.adapter_kernel is None)
         self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,

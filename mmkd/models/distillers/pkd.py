@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import build_adapters
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 
 
 @MODELS.register_module()
@@ -36,7 +36,9 @@ class PKD(BaseDistiller):
         self.adapter_kernel = adapter_kernel
         self.adapters = nn.ModuleList()
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         if student_levels is None or teacher_levels is None:
             raise ValueError("PKD distils backbone/neck features; the given specs lie outside "
                              "them. Use specs such as 'neck[:4]' or 'backbone'.")

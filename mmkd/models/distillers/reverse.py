@@ -4,7 +4,7 @@ from typing import Dict, List
 from torch import Tensor
 
 from ...registry import MODELS
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 
 
 @MODELS.register_module()
@@ -29,16 +29,11 @@ class ReverseDistiller(BaseDistiller):
         super().__init__(inner.teacher_specs, inner.student_specs, init_cfg=init_cfg)
         self.distiller = inner
 
-    def resolve_specs(self, student, teacher) -> None:
-        self.distiller.resolve_specs(teacher, student)
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        self.distiller.setup(context.swapped())
         self.student_specs = self.distiller.teacher_specs
         self.teacher_specs = self.distiller.student_specs
-
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        self.distiller.build_layers(teacher_levels, student_levels)
-
-    def attach_models(self, student, teacher) -> None:
-        self.distiller.attach_models(teacher, student)
 
     def schedule_factor(self, iteration: int, epoch: int) -> float:
         return self.distiller.schedule_factor(iteration, epoch)

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import ABF
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 from .shapes import check_levels
 
 
@@ -51,7 +51,9 @@ class ReviewKD(BaseDistiller):
         self.loss = MODELS.build(loss)
         self.abfs = nn.ModuleList()  # abfs[i] serves level i (shallow to deep)
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         check_levels('ReviewKD', student_levels, teacher_levels)
         for level in range(1, len(student_levels)):
             if student_levels[level].stride < student_levels[level - 1].stride:
@@ -76,9 +78,6 @@ class ReviewKD(BaseDistiller):
         return dict(loss=self.loss(outs, teacher_feats))
 
     def _check_inputs(self, student_feats, teacher_feats) -> None:
-        if not self.abfs:
-            raise RuntimeError('ReviewKD has no ABF layers: build_layers() was not called. '
-                               'Use it inside mmkd.DistillationDetector, which builds them.')
         if len(student_feats) != len(self.abfs) or len(teacher_feats) != len(self.abfs):
             raise ValueError(f'ReviewKD was built for {len(self.abfs)} level(s) but got '
                              f'{len(student_feats)} student and {len(teacher_feats)} teacher '
