@@ -10,7 +10,7 @@ from ...registry import MODELS
 from ..layers import build_adapters
 from .base import BaseDistiller, DistillerContext
 from .fgd_masks import fgd_masks
-from .shapes import check_levels
+from .level_checks import check_levels
 
 
 @MODELS.register_module()

@@ -10,7 +10,7 @@ from ..layers import build_adapters
 from .base import BaseDistiller, DistillerContext
 from .imitation_anchors import POINT_ANCHOR_SCALE, ImitationAnchors, find_prior_generator
 from .imitation_mask import MAX_IOU_OVER, imitation_masks
-from .shapes import check_levels
+from .level_checks import check_levels
 
 
 @MODELS.register_module()

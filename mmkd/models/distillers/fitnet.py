@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ..layers import build_adapters
 from .base import BaseDistiller, DistillerContext
-from .shapes import check_levels
+from .level_checks import check_levels
 
 
 @MODELS.register_module()
