@@ -1,16 +1,19 @@
 """The model users put in ``model = dict(type='mmkd.DistillationDetector', ...)``."""
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmdet.structures import OptSampleList, SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
-from torch import Tensor
+from mmengine.optim import OptimWrapper
+from torch import Tensor, nn
 
 from ..checkpoint import load_teacher_checkpoint
 from ..config import DetectorConfig, build_detector
 from ..engine.nonfinite import NonFiniteLossGuard
 from ..registry import MODELS
-from .distillers import DistillerContext
+from .distillers import BaseDistiller, DistillerContext
 from .level_pairing import pair_levels_by_stride
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
 
@@ -58,15 +61,15 @@ class DistillationDetector(BaseModel):
     def __init__(self,
                  student: DetectorConfig,
                  teacher: DetectorConfig,
-                 distillers: Dict[str, dict],
+                 distillers: Dict[str, ConfigType],
                  teacher_ckpt: Optional[str] = None,
                  teacher_ckpt_strict: bool = True,
-                 teacher_data_preprocessor: Optional[dict] = None,
+                 teacher_data_preprocessor: OptConfigType = None,
                  eval_model: str = 'student',
                  init_student_from_teacher: Sequence[str] = (),
                  nonfinite: str = 'stop',
                  max_nonfinite_skips: int = 10,
-                 init_cfg=None):
+                 init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.loss_guard = NonFiniteLossGuard(nonfinite, max_nonfinite_skips)
         if eval_model not in ('student', 'teacher'):
@@ -101,12 +104,12 @@ class DistillationDetector(BaseModel):
     # trains) overrides these; nothing else of the training step depends on the role.
     distiller_options: Tuple[str, ...] = ()  # per-entry options the host itself takes
 
-    def build_distiller(self, name: str, cfg: dict, **options) -> torch.nn.Module:
+    def build_distiller(self, name: str, cfg: ConfigType, **options) -> BaseDistiller:
         """Build the distiller of one ``distillers`` entry; ``options`` are the entry's
         keys named in :attr:`distiller_options`."""
         return MODELS.build(cfg)
 
-    def _build_distiller(self, name: str, cfg: dict) -> torch.nn.Module:
+    def _build_distiller(self, name: str, cfg: ConfigType) -> BaseDistiller:
         cfg = dict(cfg)
         options = {key: cfg.pop(key) for key in self.distiller_options if key in cfg}
         for key in cfg:
@@ -156,7 +159,7 @@ class DistillationDetector(BaseModel):
                     'the frozen teacher only runs those parts. Distill features of '
                     "'backbone...' or 'neck...', or run head parts inside the distiller.")
 
-    def _teacher_normalization(self, cfg: Optional[dict]) -> Optional[dict]:
+    def _teacher_normalization(self, cfg: OptConfigType) -> Optional[dict]:
         """How to turn the student's batch into the teacher's: None when both models
         normalise alike, else the student's ``mean``/``std`` to undo, whether to ``flip``
         the channel order, and the teacher's ``mean``/``std`` (tensors of shape (C, 1, 1)).
@@ -191,7 +194,8 @@ class DistillationDetector(BaseModel):
                     student_mean=student['mean'], student_std=student['std'],
                     flip=teacher['bgr_to_rgb'] != student['bgr_to_rgb'])
 
-    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         """mmengine's training step, with the losses checked before the update: a
         non-finite step stops training or, with ``nonfinite='skip'``, is not applied."""
         # A skipped step leaves no trace: BatchNorm statistics its forward updated too.
@@ -222,7 +226,8 @@ class DistillationDetector(BaseModel):
         return self
 
     # ------------------------------------------------------------------ forward modes
-    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
+    def forward(self, inputs: Tensor, data_samples: OptSampleList = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], SampleList, Tuple[Tensor]]:
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
@@ -236,15 +241,15 @@ class DistillationDetector(BaseModel):
     def eval_detector(self):
         return self.teacher if self.eval_model == 'teacher' else self.student
 
-    def _eval_inputs(self, inputs, data_samples):
+    def _eval_inputs(self, inputs: Tensor, data_samples: OptSampleList) -> Tensor:
         if self.eval_model == 'teacher':
             return self.teacher_inputs(inputs, data_samples)
         return inputs
 
-    def predict(self, inputs: Tensor, data_samples):
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         return self.eval_detector.predict(self._eval_inputs(inputs, data_samples), data_samples)
 
-    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         message_hub = MessageHub.get_current_instance()
         iteration = message_hub.get_info('iter', 0)
         epoch = message_hub.get_info('epoch', 0)
@@ -263,7 +268,8 @@ class DistillationDetector(BaseModel):
             self.teacher_recorder.clear()
         return losses
 
-    def teacher_loss_step(self, inputs: Tensor, data_samples, needed: bool) -> Dict[str, Tensor]:
+    def teacher_loss_step(self, inputs: Tensor, data_samples: SampleList,
+                          needed: bool) -> Dict[str, Tensor]:
         """Run the teacher so its recorder holds what the distillers need.
 
         Returns the teacher's own losses to add: none for the frozen teacher, which runs
@@ -274,13 +280,15 @@ class DistillationDetector(BaseModel):
                 self.run_teacher(self.teacher_inputs(inputs, data_samples))
         return {}
 
-    def distiller_features(self, distiller) -> Tuple[List[Tensor], List[Tensor]]:
+    def distiller_features(self, distiller: BaseDistiller
+                           ) -> Tuple[List[Tensor], List[Tensor]]:
         """The recorded (student, teacher) features ``distiller`` asked for."""
         student_feats = [f for s in distiller.student_specs for f in self.student_recorder.get(s)]
         teacher_feats = [f for s in distiller.teacher_specs for f in self.teacher_recorder.get(s)]
         return student_feats, teacher_feats
 
-    def _distiller_losses(self, distiller, factor: float, data_samples) -> Dict[str, Tensor]:
+    def _distiller_losses(self, distiller: BaseDistiller, factor: float,
+                          data_samples: SampleList) -> Dict[str, Tensor]:
         if factor == 0:
             return distiller.zero_losses()
         losses = distiller(*self.distiller_features(distiller), data_samples)
@@ -293,7 +301,7 @@ class DistillationDetector(BaseModel):
         else:
             self.teacher.extract_feat(inputs)
 
-    def teacher_inputs(self, inputs: Tensor, data_samples) -> Tensor:
+    def teacher_inputs(self, inputs: Tensor, data_samples: OptSampleList) -> Tensor:
         """The batch normalised the teacher's way (same tensor when they agree).
 
         The student's normalisation is undone, channels reordered if the two disagree,
@@ -339,8 +347,8 @@ def _describe_normalization(norm: dict) -> str:
             f"{norm['bgr_to_rgb']}")
 
 
-def connect_distillers(distillers: Iterable, student, teacher
-                       ) -> Tuple[FeatureRecorder, FeatureRecorder]:
+def connect_distillers(distillers: Iterable[BaseDistiller], student: nn.Module,
+                       teacher: nn.Module) -> Tuple[FeatureRecorder, FeatureRecorder]:
     """Set built distillers up for two detectors and record what they then read.
 
     Probes the channels and strides of the features the distillers name (one pass per

@@ -5,6 +5,8 @@ from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence
 
 import torch
+from mmdet.structures import OptSampleList
+from mmdet.utils import OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -70,7 +72,7 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
                  warmup: str = 'linear',
                  end_iter: Optional[int] = None,
                  end_epoch: Optional[int] = None,
-                 init_cfg=None):
+                 init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         if warmup not in ('linear', 'step'):
             raise ValueError(f"warmup must be 'linear' or 'step', got {warmup!r}")
@@ -137,13 +139,14 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
 
     @abstractmethod
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         """Compute the (weighted) distillation losses.
 
         Args:
             student_feats: recorded student features, levels in spec order.
             teacher_feats: recorded teacher features, levels in spec order.
-            batch_data_samples: the batch's ``DetDataSample`` list.
+            batch_data_samples: the batch's ``DetDataSample`` list (ground truth and
+                image metainfo), for the methods that read it.
 
         Returns:
             dict: losses named by :meth:`loss_names`.

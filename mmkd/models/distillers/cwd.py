@@ -2,6 +2,8 @@
 student follows the teacher's (softmax over positions, KL divergence)."""
 from typing import Optional
 
+from mmdet.utils import ConfigType
+
 from ...registry import MODELS
 from .feature_distiller import FeatureDistiller
 
@@ -25,6 +27,7 @@ class CWD(FeatureDistiller):
     """
 
     def __init__(self, student='neck', teacher=None,
-                 loss: dict = dict(type='ChannelWiseDivergenceLoss', tau=1.0, loss_weight=10.0),
+                 loss: ConfigType = dict(type='ChannelWiseDivergenceLoss', tau=1.0,
+                                         loss_weight=10.0),
                  adapter_kernel: Optional[int] = 1, **kwargs):
         super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)

@@ -1,6 +1,8 @@
 """Base class of the distillers that compare adapted student levels with teacher levels."""
 from typing import Dict, List, Optional, Sequence
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -37,7 +39,7 @@ class FeatureDistiller(BaseDistiller):
 
     adapt_every_level: bool = False
 
-    def __init__(self, student, teacher=None, *, loss: dict,
+    def __init__(self, student, teacher=None, *, loss: ConfigType,
                  adapter_kernel: Optional[int] = 1, **kwargs):
         super().__init__(student, teacher, **kwargs)
         if adapter_kernel is not None and (adapter_kernel < 1 or adapter_kernel % 2 == 0):
@@ -70,5 +72,5 @@ class FeatureDistiller(BaseDistiller):
         return [adapter(feat) for adapter, feat in zip(self.adapters, student_feats)]
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         return dict(loss=self.loss(self.adapt(student_feats), teacher_feats))

@@ -4,6 +4,8 @@ the teacher's attention, plus the teacher's attention itself and its global cont
 from typing import Dict, List, Optional, Sequence
 
 from mmcv.cnn import ContextBlock
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -35,7 +37,7 @@ class FGD(FeatureDistiller):
         **kwargs: schedule options of :class:`BaseDistiller`.
     """
 
-    def __init__(self, student='neck', teacher=None, loss: dict = dict(type='FGDLoss'),
+    def __init__(self, student='neck', teacher=None, loss: ConfigType = dict(type='FGDLoss'),
                  adapter_kernel: Optional[int] = 1, **kwargs):
         super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)
         self.student_context = nn.ModuleList()
@@ -51,7 +53,7 @@ class FGD(FeatureDistiller):
         return ('loss_fg', 'loss_bg', 'loss_att', 'loss_global')
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: SampleList) -> Dict[str, Tensor]:
         boxes, img_shapes, batch_shape = _ground_truth(batch_data_samples, len(teacher_feats[0]))
         fg_masks, bg_masks = zip(*(fgd_masks(t.shape[2:], boxes, img_shapes, batch_shape,
                                              t.device) for t in teacher_feats))

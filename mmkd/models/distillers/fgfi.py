@@ -3,6 +3,8 @@ locations whose anchors lie near a ground-truth box (the imitation mask)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -73,7 +75,7 @@ class FGFI(FeatureDistiller):
     def __init__(self,
                  student='neck',
                  teacher=None,
-                 loss: dict = dict(type='ImitationLoss', loss_weight=0.02),
+                 loss: ConfigType = dict(type='ImitationLoss', loss_weight=0.02),
                  psi: float = 0.5,
                  max_iou_over: str = 'all',
                  adapter_kernel: Optional[int] = 3,
@@ -118,7 +120,8 @@ class FGFI(FeatureDistiller):
                                       init_std=self.adapter_init_std, relu=self.adapter_relu)
 
     @torch.no_grad()
-    def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]], batch_data_samples,
+    def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]],
+                        batch_data_samples: SampleList,
                         device) -> List[Tensor]:
         """Per distilled level, the (N, H, W) bool mask of the batch (no grad)."""
         self.check_set_up()
@@ -133,7 +136,7 @@ class FGFI(FeatureDistiller):
                                self.max_iou_over)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: SampleList) -> Dict[str, Tensor]:
         for level, (s, t) in enumerate(zip(student_feats, teacher_feats)):
             if s.shape[0] != t.shape[0] or s.shape[2:] != t.shape[2:]:
                 raise ValueError(f'FGFI level {level}: student {tuple(s.shape)} and teacher '

@@ -2,6 +2,8 @@
 teacher's features of the same level."""
 from typing import Optional
 
+from mmdet.utils import ConfigType
+
 from ...registry import MODELS
 from .feature_distiller import FeatureDistiller
 
@@ -22,6 +24,6 @@ class FitNet(FeatureDistiller):
 
     adapt_every_level = True
 
-    def __init__(self, student, teacher=None, loss: dict = dict(type='FeatureMSELoss'),
+    def __init__(self, student, teacher=None, loss: ConfigType = dict(type='FeatureMSELoss'),
                  adapter_kernel: Optional[int] = 1, **kwargs):
         super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)

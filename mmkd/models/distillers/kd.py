@@ -22,6 +22,8 @@ The RoI and cascade part is :mod:`.kd_roi`, the dense part :mod:`.kd_dense`.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import OptConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -67,7 +69,7 @@ class KD(BaseDistiller):
         **kwargs: schedule options of :class:`BaseDistiller`.
     """
 
-    def __init__(self, teacher='neck', loss: Optional[dict] = None,
+    def __init__(self, teacher='neck', loss: OptConfigType = None,
                  stages: Optional[Sequence[int]] = None, student=None, **kwargs):
         if student is not None:
             raise ValueError(
@@ -138,6 +140,6 @@ class KD(BaseDistiller):
         return cfg
 
     def forward(self, student_feats: List, teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         return dict(loss=self.logits.distil(self.loss, student_feats, teacher_feats,
                                             self.context.teacher))

@@ -2,6 +2,8 @@
 must be enough for a small generator to rebuild the teacher's whole feature."""
 from typing import Dict, List, Optional
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -31,7 +33,7 @@ class MGD(FeatureDistiller):
     """
 
     def __init__(self, student='neck', teacher=None, mask_ratio: float = 0.65,
-                 loss: dict = dict(type='MGDLoss', loss_weight=2e-5),
+                 loss: ConfigType = dict(type='MGDLoss', loss_weight=2e-5),
                  adapter_kernel: Optional[int] = 1, **kwargs):
         super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)
         if not 0 <= mask_ratio < 1:
@@ -45,7 +47,7 @@ class MGD(FeatureDistiller):
             MGDGenerator(t.channels, self.mask_ratio) for t in context.teacher_levels)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         generated = [generator(feat) for generator, feat
                      in zip(self.generators, self.adapt(student_feats))]
         return dict(loss=self.loss(generated, teacher_feats))

@@ -2,6 +2,8 @@
 teacher's, channel by channel (Pearson correlation), not match their magnitude."""
 from typing import Optional, Sequence
 
+from mmdet.utils import ConfigType
+
 from ...registry import MODELS
 from ..recorder import FeatureLevel
 from .feature_distiller import FeatureDistiller
@@ -27,7 +29,7 @@ class PKD(FeatureDistiller):
     """
 
     def __init__(self, student='neck[:4]', teacher=None,
-                 loss: dict = dict(type='PKDLoss', loss_weight=6.0),
+                 loss: ConfigType = dict(type='PKDLoss', loss_weight=6.0),
                  adapter_kernel: Optional[int] = 1, **kwargs):
         super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)
 

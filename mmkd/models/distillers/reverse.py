@@ -1,6 +1,8 @@
 """A distiller with the roles swapped, for online distillation."""
 from typing import Dict, List
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType, OptMultiConfig
 from torch import Tensor
 
 from ...registry import MODELS
@@ -24,7 +26,7 @@ class ReverseDistiller(BaseDistiller):
             model respectively; its schedule options apply).
     """
 
-    def __init__(self, distiller: dict, init_cfg=None):
+    def __init__(self, distiller: ConfigType, init_cfg: OptMultiConfig = None):
         inner = MODELS.build(distiller)
         super().__init__(inner.teacher_specs, inner.student_specs, init_cfg=init_cfg)
         self.distiller = inner
@@ -42,5 +44,5 @@ class ReverseDistiller(BaseDistiller):
         return self.distiller.loss_names()
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         return self.distiller(teacher_feats, student_feats, batch_data_samples)

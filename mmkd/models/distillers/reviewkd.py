@@ -4,6 +4,8 @@ teacher's feature of that level, so deep student features also learn from shallo
 teacher features."""
 from typing import Dict, List
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -39,7 +41,7 @@ class ReviewKD(BaseDistiller):
     """
 
     def __init__(self, student, teacher=None, mid_channels: int = 256,
-                 loss: dict = dict(type='HCLLoss'), norm_cfg: dict = dict(type='BN'),
+                 loss: ConfigType = dict(type='HCLLoss'), norm_cfg: ConfigType = dict(type='BN'),
                  **kwargs):
         super().__init__(student, teacher, **kwargs)
         if not isinstance(mid_channels, int) or isinstance(mid_channels, bool) \
@@ -69,7 +71,7 @@ class ReviewKD(BaseDistiller):
             for level, (s, t) in enumerate(zip(student_levels, teacher_levels)))
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         self._check_inputs(student_feats, teacher_feats)
         outs: List[Tensor] = [None] * len(self.abfs)
         residual = None
