@@ -5,6 +5,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from mmkd.models.distillers import DistillerContext
+
 FLOAT32_EPS = torch.finfo(torch.float32).eps
 
 
@@ -39,3 +41,11 @@ def kd_rounding_tolerance(student_logits, teacher_logits, temperature, weight):
     log_t = F.log_softmax(teacher_logits.detach().double() / temperature, dim=1)
     magnitude = (log_t.exp() * (log_t.abs() + log_s.abs())).sum(dim=1).mean().item()
     return 8 * FLOAT32_EPS * weight * temperature ** 2 * magnitude
+
+
+def set_up(distiller, student_levels, teacher_levels, student=None, teacher=None):
+    """Set ``distiller`` up as its host would, on given levels (no probe, no pairing);
+    ``student``/``teacher`` stand in for the detectors where the distiller reads them."""
+    distiller.setup(DistillerContext(student, teacher, distiller.student_specs,
+                                     distiller.teacher_specs, student_levels, teacher_levels))
+    return distiller

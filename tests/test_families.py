@@ -14,13 +14,14 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
 from mmkd.config import build_detector, detector_config
+from mmkd.models import connect_distillers
 from mmkd.models.distillers.imitation_anchors import ImitationAnchors
 from mmkd.models.level_pairing import pair_levels_by_stride
 from mmkd.models.recorder import FeatureLevel, FeatureSpec
 from mmkd.registry import MODELS
 from mmkd.testing import small_detector, small_run_config
 
-from helpers import kd_rounding_tolerance, manual_kd
+from helpers import kd_rounding_tolerance, manual_kd, set_up
 
 IMAGE_SIZE = 64
 R18 = dict(backbone=dict(depth=18), neck=dict(in_channels=[64, 128, 256, 512]))
@@ -138,12 +139,18 @@ class Specs:
         self.teacher_specs = [FeatureSpec.parse(teacher)]
 
 
+def pair(specs, student_levels, teacher_levels):
+    return pair_levels_by_stride(specs.student_specs, specs.teacher_specs, student_levels,
+                                 teacher_levels, 'FitNet')
+
+
 def test_stride_pairing_rules():
     distiller = Specs('neck', 'neck')
-    student, teacher = pair_levels_by_stride(
-        distiller, levels('neck', [8, 16, 32, 64, 128]), levels('neck', [4, 8, 16, 32, 64]))
-    assert [str(s) for s in distiller.student_specs] == ['neck[:4]']
-    assert [str(s) for s in distiller.teacher_specs] == ['neck[1:]']
+    paired = pair(distiller, levels('neck', [8, 16, 32, 64, 128]),
+                  levels('neck', [4, 8, 16, 32, 64]))
+    student, teacher = paired.student_levels, paired.teacher_levels
+    assert [str(s) for s in paired.student_specs] == ['neck[:4]']
+    assert [str(s) for s in paired.teacher_specs] == ['neck[1:]']
     assert [level.stride for level in student] == [level.stride for level in teacher] \
         == [8, 16, 32, 64]
     assert [level.index for level in teacher] == [0, 1, 2, 3]
@@ -151,19 +158,19 @@ def test_stride_pairing_rules():
     for specs in (Specs('neck[:4]', 'neck[1:]'), Specs('neck', 'neck')):
         before = (list(specs.student_specs), list(specs.teacher_specs))
         same = levels('neck', [8, 16])
-        assert pair_levels_by_stride(specs, same, same) == (same, same)
-        assert (specs.student_specs, specs.teacher_specs) == before
+        paired = pair(specs, same, same)
+        assert (paired.student_levels, paired.teacher_levels) == (same, same)
+        assert (paired.student_specs, paired.teacher_specs) == before
     with pytest.raises(ValueError, match='different strides, none shared'):
-        pair_levels_by_stride(Specs('neck', 'neck'), levels('neck', [8, 16]),
-                              levels('neck', [4]))
+        pair(Specs('neck', 'neck'), levels('neck', [8, 16]), levels('neck', [4]))
     # Different modules (neck vs backbone) are never re-paired: their level lists are
     # checked as written by the distiller.
     specs = Specs('neck', 'backbone')
     student, teacher = levels('neck', [4, 8, 16, 32, 64]), levels('backbone', [4, 8, 16, 32])
-    assert pair_levels_by_stride(specs, student, teacher) == (student, teacher)
+    paired = pair(specs, student, teacher)
+    assert (paired.student_levels, paired.teacher_levels) == (student, teacher)
     with pytest.raises(ValueError, match='explicit slices'):
-        pair_levels_by_stride(Specs('neck', 'neck'), levels('neck', [8, 16, 32]),
-                              levels('neck', [8, 32, 64]))
+        pair(Specs('neck', 'neck'), levels('neck', [8, 16, 32]), levels('neck', [8, 32, 64]))
 
 
 def test_heterogeneous_necks_are_paired_by_stride(shapes_data, tmp_path):
@@ -259,8 +266,7 @@ def test_fgfi_masks_on_one_stage_heads(family):
     student = build_detector(small_detector(detector_config(config, 'student'), 3), 'student')
     fgfi = MODELS.build(dict(type='FGFI', student='neck'))
     strides = [8, 16, 32, 64, 128]
-    fgfi.build_layers(levels('neck', strides), levels('neck', strides))
-    fgfi.attach_models(student, None)
+    set_up(fgfi, levels('neck', strides), levels('neck', strides), student=student)
     assert fgfi._anchors.path == 'bbox_head.prior_generator'
     sizes = [(12, 10), (6, 5), (3, 3), (2, 2), (1, 1)]
     gt = [[6., 10., 40., 52.], [50., 4., 76., 30.], [2., 2., 90., 80.]]
@@ -289,16 +295,16 @@ def test_fgfi_checks_the_prior_generator_at_build():
             return torch.zeros(size[0] * size[1] * self.shape[0], self.shape[1])
 
     fgfi = MODELS.build(dict(type='FGFI', student='neck'))
-    fgfi.build_layers(levels('neck', [8, 16]), levels('neck', [8, 16]))
+    strides = levels('neck', [8, 16])
     with pytest.raises(ValueError, match=r'priors of shape \(6, 3\).*anchor boxes \(K, 4\)'):
-        fgfi.attach_models(Student(Generator((1, 3))), None)
-    fgfi.attach_models(Student(Generator((1, 2))), None)  # points: fine
+        set_up(fgfi, strides, strides, student=Student(Generator((1, 3))))
+    set_up(fgfi, strides, strides, student=Student(Generator((1, 2))))  # points: fine
     assert fgfi._anchors.points == [True, True]
     with pytest.raises(ValueError, match='point_anchor_scale must be > 0'):
         MODELS.build(dict(type='FGFI', point_anchor_scale=0))
     with pytest.raises(ValueError, match="no anchor generator at 'rpn_head.prior_generator' "
                                          "or 'bbox_head.prior_generator'"):
-        fgfi.attach_models(torch.nn.Module(), None)
+        set_up(fgfi, strides, strides, student=torch.nn.Module())
     assert isinstance(fgfi._anchors, ImitationAnchors)
 
 
@@ -375,7 +381,7 @@ def test_cascade_kd_sums_the_stages_with_the_cascade_weights(shapes_data, tmp_pa
     assert losses['distill_kd_loss'].item() == pytest.approx(expected, rel=0, abs=tolerance)
 
     chosen = MODELS.build(dict(kd, stages=[2]))
-    chosen.resolve_specs(model.student, model.teacher)
+    connect_distillers([chosen], model.student, model.teacher)
     assert [str(s) for s in chosen.student_specs] == [
         'roi_head.bbox_roi_extractor.2[1]', 'roi_head.bbox_head.2[0]']
     assert chosen.stage_weights == [0.25]

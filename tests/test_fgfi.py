@@ -20,6 +20,8 @@ from mmkd.models.losses import ImitationLoss
 from mmkd.models.recorder import FeatureLevel
 from mmkd.testing import small_run_config
 
+from helpers import set_up
+
 PAIRS = {  # config name: (teacher, student)
     'faster-rcnn_r101-r18_fpn_1x_coco': ('r101', 'r18'),
     'faster-rcnn_r101-r50_fpn_1x_coco': ('r101', 'r50'),
@@ -100,26 +102,21 @@ def test_distiller_refuses_bad_settings():
         FGFI(max_iou_over='global')
     with pytest.raises(ValueError, match='adapter_kernel must be an odd'):
         FGFI(adapter_kernel=2)
-    distiller = FGFI()
-    distiller.build_layers([level(8, 32)], [level(16, 32)])
     with pytest.raises(ValueError, match="no anchor generator at 'rpn_head.prior_generator'"):
-        distiller.attach_models(nn.Module(), None)
-    distiller = FGFI()
-    distiller.build_layers([level(8, 64)], [level(16, 64)])
+        set_up(FGFI(), [level(8, 32)], [level(16, 32)], student=nn.Module())
     with pytest.raises(ValueError, match=r'level 0 has stride 2 .* strides \[4, 8, 16'):
-        distiller.attach_models(FakeStudent(), None)
-    with pytest.raises(RuntimeError, match='attach_models'):
-        distiller.imitation_masks([(64, 64)], [], 'cpu')
+        set_up(FGFI(), [level(8, 64)], [level(16, 64)], student=FakeStudent())
+    with pytest.raises(RuntimeError, match='not set up'):
+        FGFI().imitation_masks([(64, 64)], [], 'cpu')
     with pytest.raises(ValueError, match='channels'):
-        FGFI(adapter_kernel=None).build_layers([level(8, 32)], [level(16, 32)])
+        set_up(FGFI(adapter_kernel=None), [level(8, 32)], [level(16, 32)])
 
 
 def test_levels_are_matched_to_anchor_levels_by_stride():
     distiller = FGFI(student='backbone', adapter_relu=True)
     student = [level(64 * 2 ** i, 32 // 2 ** i) for i in range(4)]
     teacher = [level(256 * 2 ** i, 32 // 2 ** i) for i in range(4)]
-    distiller.build_layers(student, teacher)
-    distiller.attach_models(FakeStudent(), None)
+    set_up(distiller, student, teacher, student=FakeStudent())
     assert distiller.anchor_levels == [0, 1, 2, 3]
     conv, relu = distiller.adapters[2]
     assert (conv.in_channels, conv.out_channels, conv.kernel_size) == (256, 1024, (3, 3))
@@ -127,8 +124,8 @@ def test_levels_are_matched_to_anchor_levels_by_stride():
     assert conv.weight.std().item() == pytest.approx(1e-4, rel=0.1)
     assert not any(n.startswith('_prior') for n, _ in distiller.named_modules())
     distiller = FGFI(student='neck[3:]')  # P5, P6 only
-    distiller.build_layers([level(256, 4), level(256, 2)], [level(256, 4), level(256, 2)])
-    distiller.attach_models(FakeStudent(), None)
+    set_up(distiller, [level(256, 4), level(256, 2)], [level(256, 4), level(256, 2)],
+           student=FakeStudent())
     assert distiller.anchor_levels == [3, 4]
 
 
@@ -136,8 +133,7 @@ def test_distiller_masks_use_the_student_anchors_and_each_image_shape():
     from mmdet.structures import DetDataSample
     distiller = FGFI(student='neck')
     shapes = [level(256, 32 // 2 ** i) for i in range(5)]
-    distiller.build_layers(shapes, shapes)
-    distiller.attach_models(FakeStudent(), None)
+    set_up(distiller, shapes, shapes, student=FakeStudent())
     samples = []
     for boxes, img_shape in (([[10., 12, 60, 50], [70, 80, 100, 118]], (120, 110)),
                              ([], (90, 128))):

@@ -23,6 +23,8 @@ from mmkd.models.recorder import FeatureLevel
 from mmkd.registry import MODELS
 from mmkd.testing import small_run_config
 
+from helpers import set_up
+
 DEMO_METHODS = ('pkd', 'cwd', 'mgd', 'fgd')
 
 
@@ -68,7 +70,7 @@ def test_pkd_resizes_the_student_or_the_teacher():
 
 def test_pkd_pairs_levels_by_index_and_adapts_channels_only_where_needed():
     distiller = PKD('neck[:2]')
-    distiller.build_layers(levels((64, 8), (128, 16)), levels((128, 4), (128, 8)))
+    set_up(distiller, levels((64, 8), (128, 16)), levels((128, 4), (128, 8)))
     assert isinstance(distiller.adapters[0], torch.nn.Conv2d)
     assert (distiller.adapters[0].in_channels, distiller.adapters[0].out_channels) == (64, 128)
     assert isinstance(distiller.adapters[1], torch.nn.Identity)  # as published: no adapter
@@ -122,7 +124,7 @@ def test_mgd_mask_drops_whole_positions_at_the_ratio_and_follows_the_seed():
     assert mask.shape == (4, 1, 50, 50)  # one mask for all channels of a position
     assert 1 - mask.mean().item() == pytest.approx(0.65, abs=0.02)
     distiller = MGD('neck', mask_ratio=0.65)
-    distiller.build_layers(levels((8, 8), (8, 16)), levels((16, 8), (16, 16)))
+    set_up(distiller, levels((8, 8), (8, 16)), levels((16, 8), (16, 16)))
     s = [torch.randn(2, 8, 6, 6), torch.randn(2, 8, 3, 3)]
     t = [torch.randn(2, 16, 6, 6), torch.randn(2, 16, 3, 3)]
 
@@ -225,7 +227,7 @@ def test_fgd_distiller_matches_the_reference(per_area):
     distiller = FGD('neck', loss=dict(type='FGDLoss', temperature=0.5, alpha=weights['fg'],
                                       beta=weights['bg'], gamma=weights['att'],
                                       lambda_=weights['glob'], normalize_levels=per_area))
-    distiller.build_layers(levels((6, 8), (8, 16)), levels((8, 8), (8, 16)))
+    set_up(distiller, levels((6, 8), (8, 16)), levels((8, 8), (8, 16)))
     assert isinstance(distiller.adapters[1], torch.nn.Identity)
     for block in [*distiller.student_context, *distiller.teacher_context]:
         assert block.channel_add_conv[-1].weight.abs().sum() == 0  # starts as the identity
@@ -253,7 +255,7 @@ def test_fgd_distiller_matches_the_reference(per_area):
 def test_fgd_global_term_at_init_is_the_plain_squared_error():
     torch.manual_seed(5)
     distiller = FGD('neck', loss=dict(type='FGDLoss', lambda_=1.))
-    distiller.build_layers(levels((4, 8)), levels((4, 8)))
+    set_up(distiller, levels((4, 8)), levels((4, 8)))
     s, t = [torch.randn(2, 4, 4, 4)], [torch.randn(2, 4, 4, 4)]
     loss = distiller(s, t, samples([torch.zeros(0, 4)] * 2, [(32, 32)] * 2, (32, 32)))
     assert loss['loss_global'].item() == pytest.approx(((s[0] - t[0]) ** 2).sum().item() / 2,
@@ -262,7 +264,7 @@ def test_fgd_global_term_at_init_is_the_plain_squared_error():
 
 def test_fgd_needs_ground_truth():
     distiller = FGD('neck')
-    distiller.build_layers(levels((4, 8)), levels((4, 8)))
+    set_up(distiller, levels((4, 8)), levels((4, 8)))
     feats = [torch.randn(1, 4, 4, 4)]
     with pytest.raises(ValueError, match=r'gt_instances\.bboxes.*LoadAnnotations'):
         distiller(feats, feats, [DetDataSample(metainfo=dict(img_shape=(32, 32),
@@ -278,16 +280,16 @@ def test_fgd_needs_ground_truth():
 # --------------------------------------------------------------------------- errors
 def test_build_errors_name_the_problem():
     with pytest.raises(ValueError, match='adapter_kernel=None; set adapter_kernel=1'):
-        PKD('neck', adapter_kernel=None).build_layers(levels((64, 8)), levels((128, 8)))
+        set_up(PKD('neck', adapter_kernel=None), levels((64, 8)), levels((128, 8)))
     with pytest.raises(ValueError, match=r'pairs levels by index.*2 level\(s\)'):
-        PKD('neck').build_layers(levels((8, 4), (8, 8)), levels((8, 4)))
+        set_up(PKD('neck'), levels((8, 4), (8, 8)), levels((8, 4)))
     with pytest.raises(ValueError, match='outside them'):
-        PKD('roi_head').build_layers(None, levels((8, 4)))
+        set_up(PKD('roi_head'), None, levels((8, 4)))
     for cls in (CWD, MGD, FGD):
         with pytest.raises(ValueError, match='Enable the adapter'):
-            cls('neck', adapter_kernel=None).build_layers(levels((64, 8)), levels((128, 8)))
+            set_up(cls('neck', adapter_kernel=None), levels((64, 8)), levels((128, 8)))
         with pytest.raises(ValueError, match='different strides'):
-            cls('neck').build_layers(levels((64, 8)), levels((64, 16)))
+            set_up(cls('neck'), levels((64, 8)), levels((64, 16)))
     with pytest.raises(ValueError, match='mask_ratio must be in'):
         MGD('neck', mask_ratio=1.)
     with pytest.raises(ValueError, match='tau must be > 0'):
@@ -359,7 +361,7 @@ def test_fgd_on_a_batch_without_ground_truth_boxes_fails_clearly(all_methods_mod
     student, teacher = [torch.randn(len(data_samples), 64, 8, 8)], \
         [torch.randn(len(data_samples), 128, 8, 8)]
     fgd = FGD('neck')
-    fgd.build_layers(levels((64, 16)), levels((128, 16)))
+    set_up(fgd, levels((64, 16)), levels((128, 16)))
     with pytest.raises(ValueError, match='FGD needs ground-truth boxes'):
         fgd(student, teacher, data_samples)
 

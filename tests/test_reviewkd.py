@@ -11,6 +11,8 @@ from mmkd.models.distillers import ReviewKD
 from mmkd.models.recorder import FeatureLevel
 from mmkd.registry import MODELS
 from mmkd.testing import small_model, small_run_config
+
+from helpers import set_up
 from test_abf_hcl import hcl_reference
 
 # config name -> (teacher, student, loss weight of the paper, METHODS.md)
@@ -35,7 +37,7 @@ def sizes(shapes):
 def built(student_shapes, teacher_shapes, **kwargs):
     distiller = ReviewKD('backbone', loss=dict(type='HCLLoss', loss_weight=kwargs.pop('w', 1.)),
                          **kwargs)
-    distiller.build_layers(sizes(student_shapes), sizes(teacher_shapes))
+    set_up(distiller, sizes(student_shapes), sizes(teacher_shapes))
     return distiller
 
 
@@ -92,8 +94,8 @@ def test_build_and_forward_refuse_bad_input():
     with pytest.raises(ValueError, match='from shallow to deep'):
         built(R18_C2_C5[::-1], R101_C2_C5[::-1])
     with pytest.raises(ValueError, match='outside them'):
-        ReviewKD('roi_head').build_layers(None, sizes(R101_C2_C5))
-    with pytest.raises(RuntimeError, match='build_layers'):
+        set_up(ReviewKD('roi_head'), None, sizes(R101_C2_C5))
+    with pytest.raises(RuntimeError, match='not set up'):
         ReviewKD('neck')([torch.zeros(1, 4, 2, 2)], [torch.zeros(1, 4, 2, 2)], None)
     distiller = built(R18_C2_C5[2:], R101_C2_C5[2:], mid_channels=4)
     s = [torch.zeros(2, 256, 9, 9), torch.zeros(2, 512, 5, 5)]

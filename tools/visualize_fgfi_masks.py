@@ -165,7 +165,7 @@ def draw_image(item, distiller, names, masks, sizes, sample, max_size: int) -> n
     if image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
     boxes = distiller_boxes(sample)
-    generator = distiller._prior_generator
+    generator = distiller._anchors.generator
     panels = []
     for index, (name, mask, size, level) in enumerate(zip(names, masks, sizes,
                                                           distiller.anchor_levels)):

@@ -1,14 +1,18 @@
 """The model users put in ``model = dict(type='mmkd.DistillationDetector', ...)``."""
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmdet.structures import OptSampleList, SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
-from torch import Tensor
+from mmengine.optim import OptimWrapper
+from torch import Tensor, nn
 
 from ..checkpoint import load_teacher_checkpoint
 from ..config import DetectorConfig, build_detector
 from ..registry import MODELS
+from .distillers import BaseDistiller, DistillerContext
 from .level_pairing import pair_levels_by_stride
 from .nonfinite import NonFiniteLossGuard
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
@@ -58,15 +62,15 @@ class DistillationDetector(BaseModel):
     def __init__(self,
                  student: DetectorConfig,
                  teacher: DetectorConfig,
-                 distillers: Dict[str, dict],
+                 distillers: Dict[str, ConfigType],
                  teacher_ckpt: Optional[str] = None,
                  teacher_ckpt_strict: bool = True,
-                 teacher_data_preprocessor: Optional[dict] = None,
+                 teacher_data_preprocessor: OptConfigType = None,
                  eval_model: str = 'student',
                  init_student_from_teacher: Sequence[str] = (),
                  nonfinite: str = 'stop',
                  max_nonfinite_skips: int = 10,
-                 init_cfg=None):
+                 init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.loss_guard = NonFiniteLossGuard(nonfinite, max_nonfinite_skips)
         if eval_model not in ('student', 'teacher'):
@@ -101,12 +105,12 @@ class DistillationDetector(BaseModel):
     # trains) overrides these; nothing else of the training step depends on the role.
     distiller_options: Tuple[str, ...] = ()  # per-entry options the host itself takes
 
-    def build_distiller(self, name: str, cfg: dict, **options) -> torch.nn.Module:
+    def build_distiller(self, name: str, cfg: ConfigType, **options) -> BaseDistiller:
         """Build the distiller of one ``distillers`` entry; ``options`` are the entry's
         keys named in :attr:`distiller_options`."""
         return MODELS.build(cfg)
 
-    def _build_distiller(self, name: str, cfg: dict) -> torch.nn.Module:
+    def _build_distiller(self, name: str, cfg: ConfigType) -> BaseDistiller:
         cfg = dict(cfg)
         options = {key: cfg.pop(key) for key in self.distiller_options if key in cfg}
         for key in cfg:
@@ -156,7 +160,7 @@ class DistillationDetector(BaseModel):
                     'the frozen teacher only runs those parts. Distill features of '
                     "'backbone...' or 'neck...', or run head parts inside the distiller.")
 
-    def _teacher_normalization(self, cfg: Optional[dict]) -> Optional[dict]:
+    def _teacher_normalization(self, cfg: OptConfigType) -> Optional[dict]:
         """How to turn the student's batch into the teacher's: None when both models
         normalise alike, else the student's ``mean``/``std`` to undo, whether to ``flip``
         the channel order, and the teacher's ``mean``/``std`` (tensors of shape (C, 1, 1)).
@@ -191,7 +195,8 @@ class DistillationDetector(BaseModel):
                     student_mean=student['mean'], student_std=student['std'],
                     flip=teacher['bgr_to_rgb'] != student['bgr_to_rgb'])
 
-    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         """mmengine's training step, with the losses checked before the update: a
         non-finite step stops training or, with ``nonfinite='skip'``, is not applied."""
         warn_without_reliability_hooks()
@@ -224,7 +229,8 @@ class DistillationDetector(BaseModel):
         return self
 
     # ------------------------------------------------------------------ forward modes
-    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
+    def forward(self, inputs: Tensor, data_samples: OptSampleList = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], SampleList, Tuple[Tensor]]:
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
@@ -238,15 +244,15 @@ class DistillationDetector(BaseModel):
     def eval_detector(self):
         return self.teacher if self.eval_model == 'teacher' else self.student
 
-    def _eval_inputs(self, inputs, data_samples):
+    def _eval_inputs(self, inputs: Tensor, data_samples: OptSampleList) -> Tensor:
         if self.eval_model == 'teacher':
             return self.teacher_inputs(inputs, data_samples)
         return inputs
 
-    def predict(self, inputs: Tensor, data_samples):
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         return self.eval_detector.predict(self._eval_inputs(inputs, data_samples), data_samples)
 
-    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
         message_hub = MessageHub.get_current_instance()
         iteration = message_hub.get_info('iter', 0)
         epoch = message_hub.get_info('epoch', 0)
@@ -265,7 +271,8 @@ class DistillationDetector(BaseModel):
             self.teacher_recorder.clear()
         return losses
 
-    def teacher_loss_step(self, inputs: Tensor, data_samples, needed: bool) -> Dict[str, Tensor]:
+    def teacher_loss_step(self, inputs: Tensor, data_samples: SampleList,
+                          needed: bool) -> Dict[str, Tensor]:
         """Run the teacher so its recorder holds what the distillers need.
 
         Returns the teacher's own losses to add: none for the frozen teacher, which runs
@@ -276,13 +283,15 @@ class DistillationDetector(BaseModel):
                 self.run_teacher(self.teacher_inputs(inputs, data_samples))
         return {}
 
-    def distiller_features(self, distiller) -> Tuple[List[Tensor], List[Tensor]]:
+    def distiller_features(self, distiller: BaseDistiller
+                           ) -> Tuple[List[Tensor], List[Tensor]]:
         """The recorded (student, teacher) features ``distiller`` asked for."""
         student_feats = [f for s in distiller.student_specs for f in self.student_recorder.get(s)]
         teacher_feats = [f for s in distiller.teacher_specs for f in self.teacher_recorder.get(s)]
         return student_feats, teacher_feats
 
-    def _distiller_losses(self, distiller, factor: float, data_samples) -> Dict[str, Tensor]:
+    def _distiller_losses(self, distiller: BaseDistiller, factor: float,
+                          data_samples: SampleList) -> Dict[str, Tensor]:
         if factor == 0:
             return distiller.zero_losses()
         losses = distiller(*self.distiller_features(distiller), data_samples)
@@ -295,7 +304,7 @@ class DistillationDetector(BaseModel):
         else:
             self.teacher.extract_feat(inputs)
 
-    def teacher_inputs(self, inputs: Tensor, data_samples) -> Tensor:
+    def teacher_inputs(self, inputs: Tensor, data_samples: OptSampleList) -> Tensor:
         """The batch normalised the teacher's way (same tensor when they agree).
 
         The student's normalisation is undone, channels reordered if the two disagree,
@@ -341,28 +350,26 @@ def _describe_normalization(norm: dict) -> str:
             f"{norm['bgr_to_rgb']}")
 
 
-def connect_distillers(distillers: Iterable, student, teacher
-                       ) -> Tuple[FeatureRecorder, FeatureRecorder]:
-    """Give built distillers what they need from the two detectors.
+def connect_distillers(distillers: Iterable[BaseDistiller], student: nn.Module,
+                       teacher: nn.Module) -> Tuple[FeatureRecorder, FeatureRecorder]:
+    """Set built distillers up for two detectors and record what they then read.
 
-    Lets each distiller choose its features for these detectors, probes the channels
-    and strides of the features the distillers name, pairs levels of different strides
-    (:func:`pair_levels_by_stride`), builds the distillers' layers (adapters, ABFs, ...)
-    from them, attaches the models, and returns the (student, teacher) recorders that
-    hold those features during a forward pass.
+    Probes the channels and strides of the features the distillers name (one pass per
+    detector), pairs levels of different strides (:func:`pair_levels_by_stride`), calls
+    each distiller's ``setup`` with its :class:`DistillerContext`, and returns the
+    (student, teacher) recorders of the specs the distillers settled on.
     """
     distillers = list(distillers)
-    for distiller in distillers:
-        distiller.resolve_specs(student, teacher)
     student_levels = probe_feature_levels(
         student, [s for d in distillers for s in d.student_specs], 'student')
     teacher_levels = probe_feature_levels(
         teacher, [s for d in distillers for s in d.teacher_specs], 'teacher')
     for distiller in distillers:
-        distiller.build_layers(*pair_levels_by_stride(
-            distiller, _flatten(student_levels, distiller.student_specs),
-            _flatten(teacher_levels, distiller.teacher_specs)))
-        distiller.attach_models(student, teacher)
+        paired = pair_levels_by_stride(
+            distiller.student_specs, distiller.teacher_specs,
+            _flatten(student_levels, distiller.student_specs),
+            _flatten(teacher_levels, distiller.teacher_specs), type(distiller).__name__)
+        distiller.setup(DistillerContext(student, teacher, *paired))
     return (FeatureRecorder(student, [s for d in distillers for s in d.student_specs], 'student'),
             FeatureRecorder(teacher, [s for d in distillers for s in d.teacher_specs], 'teacher'))
 

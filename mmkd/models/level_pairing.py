@@ -10,7 +10,7 @@ are never changed.
 """
 import dataclasses
 import logging
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
@@ -19,40 +19,54 @@ from .recorder import FeatureLevel, FeatureSpec
 Levels = Optional[List[FeatureLevel]]
 
 
-def pair_levels_by_stride(distiller, student_levels: Levels,
-                          teacher_levels: Levels) -> Tuple[Levels, Levels]:
-    """The (student, teacher) levels of ``distiller`` restricted to their common strides.
+class PairedLevels(NamedTuple):
+    """The specs to record on each side and their levels, in the same order."""
+    student_specs: List[FeatureSpec]
+    teacher_specs: List[FeatureSpec]
+    student_levels: Levels
+    teacher_levels: Levels
 
-    Applies when the distiller names exactly one spec on each side, of the same module
-    (``'neck'`` and ``'neck'``), neither selects levels, both were probed, and their
-    strides differ; the distiller's
-    ``student_specs`` / ``teacher_specs`` are then replaced by the matching slices, so
-    the recorders select the paired levels during training. Otherwise the levels are
-    returned unchanged.
+
+def pair_levels_by_stride(student_specs: Sequence[FeatureSpec],
+                          teacher_specs: Sequence[FeatureSpec], student_levels: Levels,
+                          teacher_levels: Levels, owner: str) -> PairedLevels:
+    """The specs and levels of a distiller, restricted to the strides both sides share.
+
+    Applies when ``student_specs`` and ``teacher_specs`` are one spec each, of the same
+    module (``'neck'`` and ``'neck'``), neither selects levels, both were probed, and
+    their strides differ: the specs are then replaced by the matching slices (so the
+    recorders select the paired levels during training) and the levels by those slices.
+    Otherwise everything is returned unchanged.
+
+    Args:
+        student_specs / teacher_specs: the distiller's configured specs.
+        student_levels / teacher_levels: their probed levels (``None``: not probed).
+        owner: the distiller's name, for messages.
 
     Raises:
         ValueError: the two sides share no stride, or the shared strides are not one
             contiguous run of levels on each side.
     """
+    unchanged = PairedLevels(list(student_specs), list(teacher_specs), student_levels,
+                             teacher_levels)
     if (student_levels is None or teacher_levels is None
-            or len(distiller.student_specs) != 1 or len(distiller.teacher_specs) != 1):
-        return student_levels, teacher_levels
-    student_spec, teacher_spec = distiller.student_specs[0], distiller.teacher_specs[0]
+            or len(student_specs) != 1 or len(teacher_specs) != 1):
+        return unchanged
+    student_spec, teacher_spec = student_specs[0], teacher_specs[0]
     if (student_spec.index is not None or teacher_spec.index is not None
             or student_spec.path != teacher_spec.path):
-        return student_levels, teacher_levels
+        return unchanged
     student_strides = [level.stride for level in student_levels]
     teacher_strides = [level.stride for level in teacher_levels]
     if student_strides == teacher_strides:
-        return student_levels, teacher_levels
+        return unchanged
 
-    name = type(distiller).__name__
     described = (f"the student's '{student_spec}' has strides {student_strides} and the "
                  f"teacher's '{teacher_spec}' strides {teacher_strides}")
     common = [stride for stride in student_strides if stride in teacher_strides]
     if not common:
         raise ValueError(
-            f'{name}: {described}: different strides, none shared, so no level can be '
+            f'{owner}: {described}: different strides, none shared, so no level can be '
             'paired. Distil '
             'features of a common stride (e.g. backbone stages, or necks with overlapping '
             'levels).')
@@ -60,16 +74,17 @@ def pair_levels_by_stride(distiller, student_levels: Levels,
     teacher_slice = _contiguous_slice(teacher_strides, common)
     if student_slice is None or teacher_slice is None:
         raise ValueError(
-            f'{name}: {described}; the shared strides {common} are not one run of '
+            f'{owner}: {described}; the shared strides {common} are not one run of '
             "consecutive levels on both sides. Pair the levels with explicit slices, "
             "e.g. student='neck[:4]', teacher='neck[1:]'.")
     student_spec = _sliced(student_spec, student_slice, len(student_levels))
     teacher_spec = _sliced(teacher_spec, teacher_slice, len(teacher_levels))
-    print_log(f"{name}: {described}; paired by stride: student '{student_spec}' <-> teacher "
-              f"'{teacher_spec}' (strides {common}).", logger='current', level=logging.INFO)
-    distiller.student_specs, distiller.teacher_specs = [student_spec], [teacher_spec]
-    return (_relabel(student_levels[slice(*student_slice)], student_spec),
-            _relabel(teacher_levels[slice(*teacher_slice)], teacher_spec))
+    print_log(f"{owner}: {described}; paired by stride: student '{student_spec}' <-> "
+              f"teacher '{teacher_spec}' (strides {common}).", logger='current',
+              level=logging.INFO)
+    return PairedLevels([student_spec], [teacher_spec],
+                        _relabel(student_levels[slice(*student_slice)], student_spec),
+                        _relabel(teacher_levels[slice(*teacher_slice)], teacher_spec))
 
 
 def _contiguous_slice(strides: List[int], common: List[int]) -> Optional[Tuple[int, int]]:

@@ -2,11 +2,13 @@
 learn from the other (deep mutual learning, Zhang et al., 2018)."""
 from typing import Dict, List, Tuple
 
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ..registry import MODELS
 from .distillation_detector import DistillationDetector
-from .distillers import ReverseDistiller
+from .distillers import BaseDistiller, ReverseDistiller
 
 DIRECTIONS = ('student<-teacher', 'teacher<-student')
 
@@ -51,8 +53,8 @@ class MutualDistillationDetector(DistillationDetector):
 
     distiller_options = ('direction', )
 
-    def build_distiller(self, name: str, cfg: dict,
-                        direction: str = 'student<-teacher') -> nn.Module:
+    def build_distiller(self, name: str, cfg: ConfigType,
+                        direction: str = 'student<-teacher') -> BaseDistiller:
         if direction not in DIRECTIONS:
             raise ValueError(f"distiller '{name}': direction must be one of {DIRECTIONS}, "
                              f'got {direction!r}.')
@@ -72,13 +74,15 @@ class MutualDistillationDetector(DistillationDetector):
         nn.Module.train(self, mode)
         return self
 
-    def teacher_loss_step(self, inputs: Tensor, data_samples, needed: bool) -> Dict[str, Tensor]:
+    def teacher_loss_step(self, inputs: Tensor, data_samples: SampleList,
+                          needed: bool) -> Dict[str, Tensor]:
         """The teacher trains: it always runs its full ``loss``, with gradients."""
         with self.teacher_recorder.recording():
             losses = self.teacher.loss(self.teacher_inputs(inputs, data_samples), data_samples)
         return {f'teacher_{key}': value for key, value in losses.items()}
 
-    def distiller_features(self, distiller) -> Tuple[List[Tensor], List[Tensor]]:
+    def distiller_features(self, distiller: BaseDistiller
+                           ) -> Tuple[List[Tensor], List[Tensor]]:
         """Features with the target side detached, so a loss trains only its learner."""
         student_feats, teacher_feats = super().distiller_features(distiller)
         if isinstance(distiller, ReverseDistiller):

@@ -1,21 +1,58 @@
-"""Base class of the distillation losses that :class:`DistillationDetector` plugs in."""
+"""Base class of the distillation losses that :class:`DistillationDetector` plugs in, and
+the context they are set up from."""
+import dataclasses
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence
 
 import torch
+from mmdet.structures import OptSampleList
+from mmdet.utils import OptMultiConfig
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..recorder import FeatureLevel, FeatureSpec, parse_specs
+
+Levels = Optional[Sequence[FeatureLevel]]
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillerContext:
+    """Everything a distiller is set up from, given once when its host is built.
+
+    Args:
+        student: the learning detector (the teacher model for a
+            :class:`ReverseDistiller`'s inner distiller).
+        teacher: the target detector.
+        student_specs / teacher_specs: the features the host records for the distiller:
+            its configured specs, narrowed to the strides both sides share when it names
+            the same whole module on both (see :mod:`mmkd.models.level_pairing`).
+        student_levels / teacher_levels: channels and stride of every level of those
+            specs (specs in order, each shallow to deep), or ``None`` where a spec lies
+            outside backbone + neck and could not be probed.
+    """
+    student: nn.Module
+    teacher: nn.Module
+    student_specs: Sequence[FeatureSpec]
+    teacher_specs: Sequence[FeatureSpec]
+    student_levels: Levels
+    teacher_levels: Levels
+
+    def swapped(self) -> 'DistillerContext':
+        """The same context with the roles of student and teacher exchanged."""
+        return DistillerContext(self.teacher, self.student, self.teacher_specs,
+                                self.student_specs, self.teacher_levels, self.student_levels)
 
 
 class BaseDistiller(BaseModule, metaclass=ABCMeta):
     """One distillation loss between recorded student and teacher features.
 
-    Subclasses implement :meth:`forward` (and :meth:`build_layers` when they own
-    layers such as adapters). ``DistillationDetector`` records the features named by
-    ``student`` / ``teacher``, calls :meth:`forward` with them as flat lists of tensors
-    (shallow to deep) and scales the returned losses by :meth:`schedule_factor`.
+    Subclasses implement :meth:`forward`, and extend :meth:`setup` when they own layers
+    (adapters, ...) or read the detectors. ``DistillationDetector`` probes the features
+    named by ``student`` / ``teacher``, calls :meth:`setup` once with a
+    :class:`DistillerContext`, records the specs the distiller holds after it
+    (:attr:`student_specs` / :attr:`teacher_specs`), calls :meth:`forward` with them as
+    flat lists of tensors (shallow to deep) and scales the returned losses by
+    :meth:`schedule_factor`.
 
     Args:
         student: feature spec(s) recorded on the student, e.g. ``'neck'`` or
@@ -35,7 +72,7 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
                  warmup: str = 'linear',
                  end_iter: Optional[int] = None,
                  end_epoch: Optional[int] = None,
-                 init_cfg=None):
+                 init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         if warmup not in ('linear', 'step'):
             raise ValueError(f"warmup must be 'linear' or 'step', got {warmup!r}")
@@ -47,27 +84,37 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
         self.warmup = warmup
         self.end_iter = end_iter
         self.end_epoch = end_epoch
+        self._context: Optional[DistillerContext] = None
+        self.register_forward_pre_hook(_check_set_up)
 
-    def resolve_specs(self, student, teacher) -> None:
-        """Choose the recorded features for these detectors, before anything is probed.
+    def setup(self, context: DistillerContext) -> None:
+        """Set the distiller up for two detectors, once, when the host is built.
 
-        For distillers whose features depend on the detectors' heads (KD: one RoI
-        stage, a cascade or a dense head); feature distillers keep their configured
-        specs.
+        The base takes the context's specs as the ones recorded and keeps the context,
+        so :attr:`context` gives the detectors without making them submodules (their
+        weights stay out of the distiller's ``state_dict``). Subclasses extend it to
+        check the levels and create their layers from ``context.student_levels`` /
+        ``context.teacher_levels``, calling ``super().setup(context)`` first. Specs a
+        subclass sets here instead (KD's, chosen from the detectors' heads) are recorded
+        as they are, without levels.
         """
+        self.student_specs = list(context.student_specs)
+        self.teacher_specs = list(context.teacher_specs)
+        self._context = context
 
-    def build_layers(self, student_levels: Optional[List[FeatureLevel]],
-                     teacher_levels: Optional[List[FeatureLevel]]) -> None:
-        """Create learnable layers and check compatibility, once, at model build.
+    @property
+    def context(self) -> DistillerContext:
+        """The context of :meth:`setup`."""
+        self.check_set_up()
+        return self._context
 
-        Args:
-            student_levels / teacher_levels: channels and stride of every recorded level
-                (specs in order, each shallow to deep), or ``None`` where a spec lies
-                outside backbone + neck and could not be probed.
-        """
-
-    def attach_models(self, student, teacher) -> None:
-        """Give access to the models, for losses that run model parts (e.g. KD)."""
+    def check_set_up(self) -> None:
+        """Raise when :meth:`setup` has not run (checked before every forward)."""
+        if self._context is None:
+            raise RuntimeError(
+                f'{type(self).__name__} is not set up: mmkd.DistillationDetector calls its '
+                'setup(context) when it is built; a distiller used on its own needs '
+                'setup(DistillerContext(...)) first.')
 
     def schedule_factor(self, iteration: int, epoch: int) -> float:
         """Multiplier of the loss at this iteration/epoch, in [0, 1]."""
@@ -92,14 +139,19 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
 
     @abstractmethod
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         """Compute the (weighted) distillation losses.
 
         Args:
             student_feats: recorded student features, levels in spec order.
             teacher_feats: recorded teacher features, levels in spec order.
-            batch_data_samples: the batch's ``DetDataSample`` list.
+            batch_data_samples: the batch's ``DetDataSample`` list (ground truth and
+                image metainfo), for the methods that read it.
 
         Returns:
             dict: losses named by :meth:`loss_names`.
         """
+
+
+def _check_set_up(distiller: BaseDistiller, args) -> None:
+    distiller.check_set_up()

@@ -1,17 +1,15 @@
 """CWD (Shu et al., ICCV 2021): each channel's spatial distribution of activation in the
 student follows the teacher's (softmax over positions, KL divergence)."""
-from typing import Dict, List, Optional
+from typing import Optional
 
-from torch import Tensor, nn
+from mmdet.utils import ConfigType
 
 from ...registry import MODELS
-from ..layers import build_adapters
-from .base import BaseDistiller
-from .shapes import check_levels
+from .feature_distiller import FeatureDistiller
 
 
 @MODELS.register_module()
-class CWD(BaseDistiller):
+class CWD(FeatureDistiller):
     """:class:`ChannelWiseDivergenceLoss` on levels of the same stride.
 
     Where channels differ, a conv adapter (student C -> teacher C) is learnt with the
@@ -29,20 +27,7 @@ class CWD(BaseDistiller):
     """
 
     def __init__(self, student='neck', teacher=None,
-                 loss: dict = dict(type='ChannelWiseDivergenceLoss', tau=1.0, loss_weight=10.0),
+                 loss: ConfigType = dict(type='ChannelWiseDivergenceLoss', tau=1.0,
+                                         loss_weight=10.0),
                  adapter_kernel: Optional[int] = 1, **kwargs):
-        super().__init__(student, teacher, **kwargs)
-        self.loss = MODELS.build(loss)
-        self.adapter_kernel = adapter_kernel
-        self.adapters = nn.ModuleList()
-
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        check_levels('CWD', student_levels, teacher_levels,
-                     same_channels=self.adapter_kernel is None)
-        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
-                                       where_channels_differ=True)
-
-    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
-        adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
-        return dict(loss=self.loss(adapted, teacher_feats))
+        super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)

@@ -4,17 +4,18 @@ the teacher's attention, plus the teacher's attention itself and its global cont
 from typing import Dict, List, Optional, Sequence
 
 from mmcv.cnn import ContextBlock
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapters
-from .base import BaseDistiller
+from .base import DistillerContext
+from .feature_distiller import FeatureDistiller
 from .fgd_masks import fgd_masks
-from .shapes import check_levels
 
 
 @MODELS.register_module()
-class FGD(BaseDistiller):
+class FGD(FeatureDistiller):
     """:class:`FGDLoss` per level on the aligned student feature, with GT masks from
     :func:`fgd_masks` and one GcBlock context module per level and side.
 
@@ -36,20 +37,15 @@ class FGD(BaseDistiller):
         **kwargs: schedule options of :class:`BaseDistiller`.
     """
 
-    def __init__(self, student='neck', teacher=None, loss: dict = dict(type='FGDLoss'),
+    def __init__(self, student='neck', teacher=None, loss: ConfigType = dict(type='FGDLoss'),
                  adapter_kernel: Optional[int] = 1, **kwargs):
-        super().__init__(student, teacher, **kwargs)
-        self.loss = MODELS.build(loss)
-        self.adapter_kernel = adapter_kernel
-        self.adapters = nn.ModuleList()
+        super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)
         self.student_context = nn.ModuleList()
         self.teacher_context = nn.ModuleList()
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        check_levels('FGD', student_levels, teacher_levels,
-                     same_channels=self.adapter_kernel is None)
-        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
-                                       where_channels_differ=True)
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        teacher_levels = context.teacher_levels
         self.student_context = nn.ModuleList(_context_block(t.channels) for t in teacher_levels)
         self.teacher_context = nn.ModuleList(_context_block(t.channels) for t in teacher_levels)
 
@@ -57,11 +53,11 @@ class FGD(BaseDistiller):
         return ('loss_fg', 'loss_bg', 'loss_att', 'loss_global')
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: SampleList) -> Dict[str, Tensor]:
         boxes, img_shapes, batch_shape = _ground_truth(batch_data_samples, len(teacher_feats[0]))
         fg_masks, bg_masks = zip(*(fgd_masks(t.shape[2:], boxes, img_shapes, batch_shape,
                                              t.device) for t in teacher_feats))
-        aligned = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
+        aligned = self.adapt(student_feats)
         student_global = [gc(f) for gc, f in zip(self.student_context, aligned)]
         teacher_global = [gc(f) for gc, f in zip(self.teacher_context, teacher_feats)]
         return self.loss(aligned, teacher_feats, fg_masks, bg_masks, student_global,

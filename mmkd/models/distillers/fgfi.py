@@ -3,18 +3,20 @@ locations whose anchors lie near a ground-truth box (the imitation mask)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import build_adapters
-from .base import BaseDistiller
+from ..recorder import FeatureLevel
+from .base import DistillerContext
+from .feature_distiller import FeatureDistiller
 from .imitation_anchors import POINT_ANCHOR_SCALE, ImitationAnchors, find_prior_generator
 from .imitation_mask import MAX_IOU_OVER, imitation_masks
-from .shapes import check_levels
 
 
 @MODELS.register_module()
-class FGFI(BaseDistiller):
+class FGFI(FeatureDistiller):
     """Fine-grained feature imitation on FPN (or backbone) levels.
 
     Per level ``l``: ``adapter_l(s_l)`` (N, C_t, H, W) is compared with the teacher's
@@ -68,10 +70,12 @@ class FGFI(BaseDistiller):
         **kwargs: other schedule options of :class:`BaseDistiller`.
     """
 
+    adapt_every_level = True
+
     def __init__(self,
                  student='neck',
                  teacher=None,
-                 loss: dict = dict(type='ImitationLoss', loss_weight=0.02),
+                 loss: ConfigType = dict(type='ImitationLoss', loss_weight=0.02),
                  psi: float = 0.5,
                  max_iou_over: str = 'all',
                  adapter_kernel: Optional[int] = 3,
@@ -82,53 +86,45 @@ class FGFI(BaseDistiller):
                  warmup_iters: int = 400,
                  warmup: str = 'step',
                  **kwargs):
-        super().__init__(student, teacher, warmup_iters=warmup_iters, warmup=warmup, **kwargs)
+        super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel,
+                         warmup_iters=warmup_iters, warmup=warmup, **kwargs)
         if not 0 < psi < 1:
             raise ValueError(f'FGFI: psi must be in (0, 1), got {psi} (the paper uses 0.5).')
         if max_iou_over not in MAX_IOU_OVER:
             raise ValueError(f"FGFI: max_iou_over must be 'all' (max IoU of a box over all "
                              f"levels' anchors) or 'level' (per level), got {max_iou_over!r}.")
-        if adapter_kernel is not None and (adapter_kernel < 1 or adapter_kernel % 2 == 0):
-            raise ValueError(f'FGFI: adapter_kernel must be an odd size >= 1 (or None for no '
-                             f'adapter), got {adapter_kernel}.')
         if not point_anchor_scale > 0:
             raise ValueError(f'FGFI: point_anchor_scale must be > 0 (side of the virtual '
                              f'anchor of a point prior, in strides), got {point_anchor_scale}.')
-        self.loss = MODELS.build(loss)
         self.psi = psi
         self.max_iou_over = max_iou_over
-        self.adapter_kernel = adapter_kernel
         self.adapter_relu = adapter_relu
         self.adapter_init_std = adapter_init_std
         self.prior_generator_path = prior_generator
         self.point_anchor_scale = point_anchor_scale
-        self.adapters = nn.ModuleList()
-        self.level_strides: List[int] = []
         self.anchor_levels: List[int] = []
-        self._prior_generator = None  # the student's, attached without registering it
         self._anchors: Optional[ImitationAnchors] = None
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        check_levels('FGFI', student_levels, teacher_levels,
-                     same_channels=self.adapter_kernel is None)
-        self.level_strides = [level.stride for level in student_levels]
-        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
-                                       init_std=self.adapter_init_std, relu=self.adapter_relu)
-
-    def attach_models(self, student, teacher) -> None:
-        path, generator = find_prior_generator(student, self.prior_generator_path)
-        self._anchors = ImitationAnchors(generator, path, self.level_strides,
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        path, generator = find_prior_generator(context.student, self.prior_generator_path)
+        self._anchors = ImitationAnchors(generator, path,
+                                         [level.stride for level in context.student_levels],
                                          self.point_anchor_scale)
         self.anchor_levels = list(self._anchors.levels)
-        object.__setattr__(self, '_prior_generator', generator)
+
+    def build_adapters(self, student_levels: Sequence[FeatureLevel],
+                       teacher_levels: Sequence[FeatureLevel]) -> nn.ModuleList:
+        """Adapters that start near zero (``adapter_init_std``), ReLU optional."""
+        return super().build_adapters(student_levels, teacher_levels,
+                                      init_std=self.adapter_init_std, relu=self.adapter_relu)
 
     @torch.no_grad()
-    def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]], batch_data_samples,
+    def imitation_masks(self, featmap_sizes: Sequence[Tuple[int, int]],
+                        batch_data_samples: SampleList,
                         device) -> List[Tensor]:
         """Per distilled level, the (N, H, W) bool mask of the batch (no grad)."""
-        if self._anchors is None:
-            raise RuntimeError('FGFI.attach_models(student, teacher) must run before the '
-                               'masks can be computed (DistillationDetector does it).')
+        self.check_set_up()
         featmap_sizes = [tuple(int(v) for v in size) for size in featmap_sizes]
         if len(featmap_sizes) != len(self.anchor_levels):
             raise ValueError(f'FGFI expected {len(self.anchor_levels)} feature levels, got '
@@ -140,12 +136,11 @@ class FGFI(BaseDistiller):
                                self.max_iou_over)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: SampleList) -> Dict[str, Tensor]:
         for level, (s, t) in enumerate(zip(student_feats, teacher_feats)):
             if s.shape[0] != t.shape[0] or s.shape[2:] != t.shape[2:]:
                 raise ValueError(f'FGFI level {level}: student {tuple(s.shape)} and teacher '
                                  f'{tuple(t.shape)} features differ in batch or spatial size.')
         masks = self.imitation_masks([f.shape[2:] for f in student_feats], batch_data_samples,
                                      student_feats[0].device)
-        adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
-        return dict(loss=self.loss(adapted, teacher_feats, masks))
+        return dict(loss=self.loss(self.adapt(student_feats), teacher_feats, masks))

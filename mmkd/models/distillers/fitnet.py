@@ -1,18 +1,17 @@
 """FitNet (Romero et al., 2015): the student's features, adapted by a conv, regress the
 teacher's features of the same level."""
-from typing import Dict, List
+from typing import Optional
 
-from torch import Tensor, nn
+from mmdet.utils import ConfigType
 
 from ...registry import MODELS
-from ..layers import build_adapters
-from .base import BaseDistiller
-from .shapes import check_levels
+from .feature_distiller import FeatureDistiller
 
 
 @MODELS.register_module()
-class FitNet(BaseDistiller):
-    """Same-level hint loss: ``loss(adapter(s_i), t_i)`` for every recorded level.
+class FitNet(FeatureDistiller):
+    """Same-level hint loss: ``loss(adapter(s_i), t_i)`` for every recorded level, each
+    level with its own learnt adapter (the regressor).
 
     Args:
         student / teacher: feature specs (see :class:`BaseDistiller`).
@@ -23,19 +22,8 @@ class FitNet(BaseDistiller):
         **kwargs: schedule options of :class:`BaseDistiller`.
     """
 
-    def __init__(self, student, teacher=None, loss: dict = dict(type='FeatureMSELoss'),
-                 adapter_kernel=1, **kwargs):
-        super().__init__(student, teacher, **kwargs)
-        self.loss = MODELS.build(loss)
-        self.adapter_kernel = adapter_kernel
-        self.adapters = nn.ModuleList()
+    adapt_every_level = True
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        check_levels('FitNet', student_levels, teacher_levels,
-                     same_channels=self.adapter_kernel is None)
-        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel)
-
-    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
-        adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
-        return dict(loss=self.loss(adapted, teacher_feats))
+    def __init__(self, student, teacher=None, loss: ConfigType = dict(type='FeatureMSELoss'),
+                 adapter_kernel: Optional[int] = 1, **kwargs):
+        super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)

@@ -2,16 +2,18 @@
 must be enough for a small generator to rebuild the teacher's whole feature."""
 from typing import Dict, List, Optional
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import MGDGenerator, build_adapters
-from .base import BaseDistiller
-from .shapes import check_levels
+from ..layers import MGDGenerator
+from .base import DistillerContext
+from .feature_distiller import FeatureDistiller
 
 
 @MODELS.register_module()
-class MGD(BaseDistiller):
+class MGD(FeatureDistiller):
     """Per level: ``loss(generator(mask(align(s))), t)`` with :class:`MGDGenerator` and
     :class:`MGDLoss`.
 
@@ -31,27 +33,21 @@ class MGD(BaseDistiller):
     """
 
     def __init__(self, student='neck', teacher=None, mask_ratio: float = 0.65,
-                 loss: dict = dict(type='MGDLoss', loss_weight=2e-5),
+                 loss: ConfigType = dict(type='MGDLoss', loss_weight=2e-5),
                  adapter_kernel: Optional[int] = 1, **kwargs):
-        super().__init__(student, teacher, **kwargs)
+        super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)
         if not 0 <= mask_ratio < 1:
             raise ValueError(f'MGD: mask_ratio must be in [0, 1), got {mask_ratio}.')
         self.mask_ratio = mask_ratio
-        self.loss = MODELS.build(loss)
-        self.adapter_kernel = adapter_kernel
-        self.adapters = nn.ModuleList()
-        self.generators = nn.ModuleList()
+        self.generators = nn.ModuleList()  # generators[l] rebuilds teacher level l
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        check_levels('MGD', student_levels, teacher_levels,
-                     same_channels=self.adapter_kernel is None)
-        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
-                                       where_channels_differ=True)
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
         self.generators = nn.ModuleList(
-            MGDGenerator(t.channels, self.mask_ratio) for t in teacher_levels)
+            MGDGenerator(t.channels, self.mask_ratio) for t in context.teacher_levels)
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
-        generated = [generator(adapter(f)) for adapter, generator, f
-                     in zip(self.adapters, self.generators, student_feats)]
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
+        generated = [generator(feat) for generator, feat
+                     in zip(self.generators, self.adapt(student_feats))]
         return dict(loss=self.loss(generated, teacher_feats))

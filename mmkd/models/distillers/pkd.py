@@ -1,16 +1,16 @@
 """PKD (Cao et al., NeurIPS 2022): the student's features only have to correlate with the
 teacher's, channel by channel (Pearson correlation), not match their magnitude."""
-from typing import Dict, List, Optional
+from typing import Optional, Sequence
 
-from torch import Tensor, nn
+from mmdet.utils import ConfigType
 
 from ...registry import MODELS
-from ..layers import build_adapters
-from .base import BaseDistiller
+from ..recorder import FeatureLevel
+from .feature_distiller import FeatureDistiller
 
 
 @MODELS.register_module()
-class PKD(BaseDistiller):
+class PKD(FeatureDistiller):
     """:class:`PKDLoss` between the student's and the teacher's levels, paired by index.
 
     The levels need not share strides: the published configs pair FPN levels by position
@@ -29,14 +29,13 @@ class PKD(BaseDistiller):
     """
 
     def __init__(self, student='neck[:4]', teacher=None,
-                 loss: dict = dict(type='PKDLoss', loss_weight=6.0),
+                 loss: ConfigType = dict(type='PKDLoss', loss_weight=6.0),
                  adapter_kernel: Optional[int] = 1, **kwargs):
-        super().__init__(student, teacher, **kwargs)
-        self.loss = MODELS.build(loss)
-        self.adapter_kernel = adapter_kernel
-        self.adapters = nn.ModuleList()
+        super().__init__(student, teacher, loss=loss, adapter_kernel=adapter_kernel, **kwargs)
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def check_levels(self, student_levels: Optional[Sequence[FeatureLevel]],
+                     teacher_levels: Optional[Sequence[FeatureLevel]]) -> None:
+        """As many levels on both sides; strides may differ (the loss resizes)."""
         if student_levels is None or teacher_levels is None:
             raise ValueError("PKD distils backbone/neck features; the given specs lie outside "
                              "them. Use specs such as 'neck[:4]' or 'backbone'.")
@@ -50,10 +49,3 @@ class PKD(BaseDistiller):
                 raise ValueError(f'PKD: student {s} and teacher {t} differ in channels and '
                                  'adapter_kernel=None; set adapter_kernel=1 to learn a 1x1 '
                                  'conv from the student to the teacher channels.')
-        self.adapters = build_adapters(student_levels, teacher_levels, self.adapter_kernel,
-                                       where_channels_differ=True)
-
-    def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
-        adapted = [adapter(f) for adapter, f in zip(self.adapters, student_feats)]
-        return dict(loss=self.loss(adapted, teacher_feats))

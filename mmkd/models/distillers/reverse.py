@@ -1,10 +1,12 @@
 """A distiller with the roles swapped, for online distillation."""
 from typing import Dict, List
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType, OptMultiConfig
 from torch import Tensor
 
 from ...registry import MODELS
-from .base import BaseDistiller
+from .base import BaseDistiller, DistillerContext
 
 
 @MODELS.register_module()
@@ -24,21 +26,16 @@ class ReverseDistiller(BaseDistiller):
             model respectively; its schedule options apply).
     """
 
-    def __init__(self, distiller: dict, init_cfg=None):
+    def __init__(self, distiller: ConfigType, init_cfg: OptMultiConfig = None):
         inner = MODELS.build(distiller)
         super().__init__(inner.teacher_specs, inner.student_specs, init_cfg=init_cfg)
         self.distiller = inner
 
-    def resolve_specs(self, student, teacher) -> None:
-        self.distiller.resolve_specs(teacher, student)
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        self.distiller.setup(context.swapped())
         self.student_specs = self.distiller.teacher_specs
         self.teacher_specs = self.distiller.student_specs
-
-    def build_layers(self, student_levels, teacher_levels) -> None:
-        self.distiller.build_layers(teacher_levels, student_levels)
-
-    def attach_models(self, student, teacher) -> None:
-        self.distiller.attach_models(teacher, student)
 
     def schedule_factor(self, iteration: int, epoch: int) -> float:
         return self.distiller.schedule_factor(iteration, epoch)
@@ -47,5 +44,5 @@ class ReverseDistiller(BaseDistiller):
         return self.distiller.loss_names()
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         return self.distiller(teacher_feats, student_feats, batch_data_samples)

@@ -4,12 +4,14 @@ teacher's feature of that level, so deep student features also learn from shallo
 teacher features."""
 from typing import Dict, List
 
+from mmdet.structures import OptSampleList
+from mmdet.utils import ConfigType
 from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import ABF
-from .base import BaseDistiller
-from .shapes import check_levels
+from .base import BaseDistiller, DistillerContext
+from .level_checks import check_levels
 
 
 @MODELS.register_module()
@@ -39,7 +41,7 @@ class ReviewKD(BaseDistiller):
     """
 
     def __init__(self, student, teacher=None, mid_channels: int = 256,
-                 loss: dict = dict(type='HCLLoss'), norm_cfg: dict = dict(type='BN'),
+                 loss: ConfigType = dict(type='HCLLoss'), norm_cfg: ConfigType = dict(type='BN'),
                  **kwargs):
         super().__init__(student, teacher, **kwargs)
         if not isinstance(mid_channels, int) or isinstance(mid_channels, bool) \
@@ -51,7 +53,9 @@ class ReviewKD(BaseDistiller):
         self.loss = MODELS.build(loss)
         self.abfs = nn.ModuleList()  # abfs[i] serves level i (shallow to deep)
 
-    def build_layers(self, student_levels, teacher_levels) -> None:
+    def setup(self, context: DistillerContext) -> None:
+        super().setup(context)
+        student_levels, teacher_levels = context.student_levels, context.teacher_levels
         check_levels('ReviewKD', student_levels, teacher_levels)
         for level in range(1, len(student_levels)):
             if student_levels[level].stride < student_levels[level - 1].stride:
@@ -67,7 +71,7 @@ class ReviewKD(BaseDistiller):
             for level, (s, t) in enumerate(zip(student_levels, teacher_levels)))
 
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                batch_data_samples) -> Dict[str, Tensor]:
+                batch_data_samples: OptSampleList) -> Dict[str, Tensor]:
         self._check_inputs(student_feats, teacher_feats)
         outs: List[Tensor] = [None] * len(self.abfs)
         residual = None
@@ -76,9 +80,6 @@ class ReviewKD(BaseDistiller):
         return dict(loss=self.loss(outs, teacher_feats))
 
     def _check_inputs(self, student_feats, teacher_feats) -> None:
-        if not self.abfs:
-            raise RuntimeError('ReviewKD has no ABF layers: build_layers() was not called. '
-                               'Use it inside mmkd.DistillationDetector, which builds them.')
         if len(student_feats) != len(self.abfs) or len(teacher_feats) != len(self.abfs):
             raise ValueError(f'ReviewKD was built for {len(self.abfs)} level(s) but got '
                              f'{len(student_feats)} student and {len(teacher_feats)} teacher '

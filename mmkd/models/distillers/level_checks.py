@@ -1,4 +1,4 @@
-"""Build-time checks shared by the feature distillers."""
+"""Build-time checks that the student and teacher levels a distiller pairs agree."""
 from typing import List, Optional
 
 from ..recorder import FeatureLevel
