@@ -1,5 +1,5 @@
 """Hinton et al. (2015) knowledge-distillation loss on class logits."""
-from typing import Optional
+from typing import Callable, Optional
 
 import torch.nn.functional as F
 from mmdet.models.losses.utils import weighted_loss
@@ -28,37 +28,38 @@ def kd_loss(pred: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:
     return kl * (temperature * temperature)
 
 
-@MODELS.register_module()
-class KDLoss(nn.Module):
-    """``loss_weight * T^2 * KL(softmax(t / T) || softmax(s / T))`` per row, averaged.
-
-    The teacher's distribution is the target: its logits are detached. The ``T^2``
-    factor keeps the gradient's magnitude independent of the temperature (Hinton et
-    al., 2015), so ``loss_weight`` means the same thing for every ``temperature``.
+class LogitKDLoss(nn.Module):
+    """A distillation loss on the logits of the same ``N`` rows (RoIs or priors) of student
+    and teacher, at a temperature ``T``: :attr:`row_loss` (a ``weighted_loss`` function
+    giving (N,) per-row values) times ``loss_weight``, with mmdet's ``weight``,
+    ``avg_factor`` and ``reduction_override`` at call time.
 
     Args:
-        temperature: softmax temperature ``T`` (> 0), applied to both sides.
+        temperature: ``T`` (> 0), dividing both sides' logits.
         loss_weight: multiplier of the loss.
-        reduction: ``'mean'`` averages the per-row KL over the rows (RoIs), ``'sum'``
-            adds them up.
+        reduction: ``'mean'`` averages the per-row values over the rows, ``'sum'`` adds
+            them up.
     """
+
+    row_loss: Callable[..., Tensor]
+    rows = 'rows'  # what the rows are, for the error messages
 
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0,
                  reduction: str = 'mean'):
         super().__init__()
+        name = type(self).__name__
         if not temperature > 0:
-            raise ValueError(f'KDLoss temperature must be > 0, got {temperature!r}')
+            raise ValueError(f'{name} temperature must be > 0, got {temperature!r}')
         self.temperature = float(temperature)
         self.loss_weight = loss_weight
-        self.reduction = check_reduction('KDLoss', reduction)
+        self.reduction = check_reduction(name, reduction)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor,
                 weight: Optional[Tensor] = None, avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         """
         Args:
-            student_logits / teacher_logits: (N, num_classes) logits of the same N rows
-                (for detection: the same RoIs, background column included).
+            student_logits / teacher_logits: (N, num_classes) logits of the same N rows.
             weight: (N,) weight of each row.
             avg_factor: divides the weighted sum of the rows instead of N (``'mean'``).
             reduction_override: ``'none'``, ``'mean'`` or ``'sum'`` for this call.
@@ -66,15 +67,30 @@ class KDLoss(nn.Module):
         Returns:
             The reduced loss, or the (N,) per-row losses for ``'none'``.
         """
-        reduction = resolve_reduction('KDLoss', self.reduction, reduction_override)
+        name = type(self).__name__
+        reduction = resolve_reduction(name, self.reduction, reduction_override)
         if student_logits.shape != teacher_logits.shape or student_logits.dim() != 2:
             raise ValueError(
-                'KDLoss needs (N, C) student and teacher logits of the same shape, got '
+                f'{name} needs (N, C) student and teacher logits of the same shape, got '
                 f'{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}: '
-                'teacher and student must score the same rows with the same classes.')
-        check_weight('KDLoss', weight, student_logits.shape[:1], 'one weight per row, (N,)')
+                f'teacher and student must score the same {self.rows} with the same classes.')
+        check_weight(name, weight, student_logits.shape[:1], 'one weight per row, (N,)')
         if student_logits.shape[0] == 0 and reduction != 'none':
-            return student_logits.sum() * 0.  # no RoI: zero, not NaN, still in the graph
-        return self.loss_weight * kd_loss(
+            return student_logits.sum() * 0.  # no row: zero, not NaN, still in the graph
+        return self.loss_weight * self.row_loss(
             student_logits, teacher_logits, weight, reduction=reduction,
             avg_factor=avg_factor, temperature=self.temperature)
+
+
+@MODELS.register_module()
+class KDLoss(LogitKDLoss):
+    """``loss_weight * T^2 * KL(softmax(t / T) || softmax(s / T))`` per row, averaged.
+
+    The teacher's distribution is the target: its logits are detached. The ``T^2``
+    factor keeps the gradient's magnitude independent of the temperature (Hinton et
+    al., 2015), so ``loss_weight`` means the same thing for every ``temperature``.
+    For detection the rows are RoIs, the background column included (see
+    :class:`LogitKDLoss` for the arguments).
+    """
+
+    row_loss = staticmethod(kd_loss)
