@@ -147,6 +147,9 @@ def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
            else copy.deepcopy(config))
     classes = tuple(data['classes'])
     cfg.model = small_model(cfg.model, len(classes))
+    # mmengine's Runner passes a top-level data_preprocessor to the model: shrink it alike.
+    if cfg.get('data_preprocessor') and cfg.data_preprocessor.get('batch_augments'):
+        cfg.data_preprocessor.batch_augments = None
     if with_mask is None:
         with_mask = _has_mask_head(cfg.model)
     train_pipeline, test_pipeline = _pipelines(image_size, with_mask)

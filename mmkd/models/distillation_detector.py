@@ -10,7 +10,7 @@ from mmengine.optim import OptimWrapper
 from torch import Tensor, nn
 
 from ..checkpoint import load_teacher_checkpoint
-from ..config import DetectorConfig, build_detector
+from ..config import DetectorConfig, build_detector, detector_config
 from ..registry import MODELS
 from .distillers import BaseDistiller, DistillerContext
 from .level_pairing import pair_levels_by_stride
@@ -56,6 +56,11 @@ class DistillationDetector(BaseModel):
             ``max_nonfinite_skips`` steps in a row were skipped (see
             :class:`~mmkd.models.nonfinite.NonFiniteLossGuard`).
         max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
+        data_preprocessor: the student's data preprocessor when its own config names
+            none. mmengine's Runner passes a config's top-level ``data_preprocessor``
+            here (many mmdet configs, e.g. Mask2Former, YOLOv3, SSD, define one). As for
+            a plain mmdet detector, the student's own ``data_preprocessor`` wins; when
+            the two differ, a warning names both.
         init_cfg: mmengine init config.
     """
 
@@ -70,6 +75,7 @@ class DistillationDetector(BaseModel):
                  init_student_from_teacher: Sequence[str] = (),
                  nonfinite: str = 'stop',
                  max_nonfinite_skips: int = 10,
+                 data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.loss_guard = NonFiniteLossGuard(nonfinite, max_nonfinite_skips)
@@ -79,7 +85,8 @@ class DistillationDetector(BaseModel):
             raise ValueError('distillers must be a non-empty dict {name: distiller config}, '
                              f'got {distillers!r}')
         self.eval_model = eval_model
-        self.student = build_detector(student, 'student')
+        self.student = build_detector(_with_preprocessor(student, data_preprocessor),
+                                      'student')
         self.teacher = build_detector(teacher, 'teacher')
         # The student's preprocessing is the model's: exported students keep it.
         self.data_preprocessor = self.student.data_preprocessor
@@ -322,6 +329,37 @@ class DistillationDetector(BaseModel):
             image[:, height:, :] = 0
             image[:, :, width:] = 0
         return out
+
+
+def _with_preprocessor(student: DetectorConfig, data_preprocessor: OptConfigType
+                       ) -> DetectorConfig:
+    """The student's config with the model-level ``data_preprocessor`` given to the host:
+    the student's own when it names one (a different model-level one is named in a
+    warning, since the user may expect it to apply), else the model-level one."""
+    if data_preprocessor is None:
+        return student
+    student = detector_config(student, 'student')
+    own = student.get('data_preprocessor')
+    if own is None:
+        student['data_preprocessor'] = data_preprocessor
+    elif _comparable(own) != _comparable(data_preprocessor):
+        print_log(
+            f"The config's top-level data_preprocessor {_comparable(data_preprocessor)} "
+            "(mmengine's Runner passes it to the model) differs from the student's own "
+            f"{_comparable(own)}: the student's is used, as mmdet does for a plain "
+            'detector. To change the preprocessing, set model.student.data_preprocessor.',
+            logger='current', level=30)
+    return student
+
+
+def _comparable(cfg) -> dict:
+    """A preprocessor config as a plain dict, its type without the ``mmdet.`` scope (and
+    without the ``_scope_`` key mmengine adds when it builds from a config)."""
+    plain = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    plain.pop('_scope_', None)
+    if isinstance(plain.get('type'), str):
+        plain['type'] = plain['type'].split('.')[-1]
+    return plain
 
 
 def _normalization(preprocessor) -> Optional[dict]:
