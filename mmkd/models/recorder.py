@@ -19,6 +19,9 @@ from torch import Tensor, nn
 # Side of the zero image the probe runs: a multiple of the largest FPN stride (128, P7)
 # so every stride is exact.
 PROBE_IMAGE_SIZE = 256
+# The side tried when a detector cannot run on PROBE_IMAGE_SIZE: SSD300's last levels
+# are unpadded 3x3 convs that need about 300 px of input.
+LARGE_PROBE_IMAGE_SIZE = 512
 
 _SPEC_RE = re.compile(r'^(?P<path>[A-Za-z_][\w.]*)'
                       r'(?:\[(?P<start>-?\d*)(?P<colon>:)?(?P<stop>-?\d*)\])?$')
@@ -185,7 +188,9 @@ def probe_feature_levels(model: nn.Module, specs: Iterable[FeatureSpec], owner: 
     """Channels and strides of the features named by ``specs``.
 
     Runs ``model.extract_feat`` (backbone + neck) once, in eval mode, on a zero image of
-    side :data:`PROBE_IMAGE_SIZE`. Specs outside that part of the model map to ``None``.
+    side :data:`PROBE_IMAGE_SIZE` (:data:`LARGE_PROBE_IMAGE_SIZE` where the model's
+    convolutions find that too small). Specs outside that part of the model map to
+    ``None``.
 
     Raises:
         ValueError: a recorded value that is not an (N, C, H, W) feature map.
@@ -198,8 +203,7 @@ def probe_feature_levels(model: nn.Module, specs: Iterable[FeatureSpec], owner: 
         param = next(model.parameters(), None)
         device = param.device if param is not None else 'cpu'
         with recorder.recording():
-            model.extract_feat(
-                torch.zeros(1, 3, PROBE_IMAGE_SIZE, PROBE_IMAGE_SIZE, device=device))
+            size = _run_probe(model, device)
             values = dict(recorder.values)
     finally:
         recorder.remove()
@@ -208,17 +212,31 @@ def probe_feature_levels(model: nn.Module, specs: Iterable[FeatureSpec], owner: 
     for spec in specs:
         value = values.get((spec.path, spec.source))
         levels[spec] = None if value is None else [
-            _feature_level(feature, spec, index, owner)
+            _feature_level(feature, spec, index, owner, size)
             for index, feature in enumerate(spec.select(value))]
     return levels
 
 
-def _feature_level(feature, spec: FeatureSpec, index: int, owner: str) -> FeatureLevel:
+def _run_probe(model: nn.Module, device) -> int:
+    """Run ``model.extract_feat`` on a zero image; returns the image side that ran."""
+    try:
+        model.extract_feat(torch.zeros(1, 3, PROBE_IMAGE_SIZE, PROBE_IMAGE_SIZE, device=device))
+        return PROBE_IMAGE_SIZE
+    except RuntimeError as error:
+        if "can't be greater than actual input size" not in str(error):
+            raise
+    model.extract_feat(
+        torch.zeros(1, 3, LARGE_PROBE_IMAGE_SIZE, LARGE_PROBE_IMAGE_SIZE, device=device))
+    return LARGE_PROBE_IMAGE_SIZE
+
+
+def _feature_level(feature, spec: FeatureSpec, index: int, owner: str,
+                   image_size: int) -> FeatureLevel:
     if not isinstance(feature, Tensor) or feature.dim() != 4:
         shape = tuple(feature.shape) if isinstance(feature, Tensor) else type(feature).__name__
         raise ValueError(f"The {owner}'s '{spec}' level {index} is not an (N, C, H, W) "
                          f'feature map (got {shape}). Name backbone or neck outputs.')
     height, width = feature.shape[2:]
     return FeatureLevel(channels=int(feature.shape[1]),
-                        stride=max(1, round(PROBE_IMAGE_SIZE / max(height, width))),
+                        stride=max(1, round(image_size / max(height, width))),
                         spec=str(spec), index=index)
