@@ -200,7 +200,8 @@ def head_num_classes(detector: nn.Module) -> Dict[str, int]:
             if path == 'rpn_head':
                 continue
             num_classes = getattr(child, 'num_classes', None)
-            if isinstance(num_classes, int):
+            # mmcv's VGG (SSD's backbone) says it has no classifier with num_classes=-1.
+            if isinstance(num_classes, int) and num_classes > 0:
                 found[path] = num_classes
             else:
                 visit(child, path + '.')
