@@ -3,12 +3,13 @@
 Used by the tests and benchmarks: the model architecture of backbones and necks is kept
 as configured (that is what distillation touches); pretrained downloads and teacher
 checkpoints are dropped, heads are shrunk (class counts, dense heads' conv towers, RoI
-heads' FC width, proposals, sampled RoIs) and the dataset is replaced by a
-:func:`mmkd.data.make_shapes_dataset` one.
+heads' FC width, proposals, sampled RoIs, query counts, cascade stages) and the dataset is
+replaced by a :func:`mmkd.data.make_shapes_dataset` one, with instance masks where a head
+trains on them, without the hooks that work on the config's own dataset.
 """
 import copy
 import itertools
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
@@ -18,25 +19,30 @@ _run_ids = itertools.count()
 
 
 def small_detector(model: dict, num_classes: int, fc_channels: int = 256,
-                   head_channels: int = 64) -> ConfigDict:
+                   head_channels: int = 64, num_queries: int = 20,
+                   max_stages: int = 3) -> ConfigDict:
     """Any mmdet detector config shrunk for CPU runs, without downloads.
 
     Backbone and neck architectures are kept (distillation works on them). Changed:
     pretrained weights (``init_cfg`` of type ``Pretrained``, ``pretrained=``) are dropped
     anywhere in the model, so every module gets its class's own initialisation; batch
-    augments of the data preprocessor (multi-scale resizing) are dropped; every box/mask
-    head gets ``num_classes``; the dense head (``bbox_head`` of one-stage detectors) keeps
-    one stacked conv of ``head_channels``; RoI heads (one or a cascade of several) use FC
-    layers of ``fc_channels``; proposals, sampled RoIs and pre-NMS candidates are reduced.
+    augments of the data preprocessor (multi-scale resizing) are dropped; every head that
+    classifies gets ``num_classes`` (see :func:`_set_num_classes`); the dense head
+    (``bbox_head`` of one-stage detectors) keeps one stacked conv of ``head_channels``; RoI
+    heads (one or a cascade of several) use FC layers of ``fc_channels``; proposals,
+    sampled RoIs and pre-NMS candidates are reduced; query-based detectors use at most
+    ``num_queries`` queries (see :func:`_cap_queries`); cascades keep at most
+    ``max_stages`` stages (see :func:`_cap_stages`).
     """
     model = copy.deepcopy(ConfigDict(model))
     _drop_pretrained(model)
     preprocessor = model.get('data_preprocessor')
     if preprocessor is not None and preprocessor.get('batch_augments'):
         preprocessor.batch_augments = None
+    for head in _class_heads(model):
+        _set_num_classes(head, num_classes)
     dense_head = model.get('bbox_head')
     if dense_head is not None:
-        dense_head.num_classes = num_classes
         if 'stacked_convs' in dense_head:
             dense_head.stacked_convs = 1
         if 'feat_channels' in dense_head:
@@ -44,27 +50,109 @@ def small_detector(model: dict, num_classes: int, fc_channels: int = 256,
     roi_head = model.get('roi_head')
     if roi_head is not None:
         for bbox_head in _as_list(roi_head.bbox_head):
-            bbox_head.num_classes = num_classes
             if 'fc_out_channels' in bbox_head:
                 bbox_head.fc_out_channels = fc_channels
-        for mask_head in _as_list(roi_head.get('mask_head')):
-            mask_head.num_classes = num_classes
+    _cap_queries(model, num_queries)
+    _cap_stages(model, max_stages)
     train_cfg, test_cfg = model.get('train_cfg'), model.get('test_cfg')
     if train_cfg is not None:
         if 'rpn_proposal' in train_cfg:
             train_cfg.rpn_proposal.update(nms_pre=300, max_per_img=100)
-        if 'rpn' in train_cfg:
-            train_cfg.rpn.sampler.num = 64
-        for stage in _as_list(train_cfg.get('rcnn')):
-            stage.sampler.num = 64
+        # Query-based cascades (Sparse R-CNN, QueryInst) have no RPN and sample no RoIs.
+        for stage in [train_cfg.get('rpn')] + _as_list(train_cfg.get('rcnn')):
+            if stage is not None and 'num' in stage.get('sampler', {}):
+                stage.sampler.num = 64
     if test_cfg is not None:
-        if 'rpn' in test_cfg:
+        if test_cfg.get('rpn') is not None:
             test_cfg.rpn.update(nms_pre=300, max_per_img=100)
         if 'rcnn' in test_cfg:
             test_cfg.rcnn.max_per_img = 20
         if 'nms_pre' in test_cfg:  # one-stage detectors: the dense head's test config
             test_cfg.update(nms_pre=100, max_per_img=20)
+        # DETRs and MaskFormers keep the top-k of queries x classes, fewer with fewer
+        # queries (see _cap_queries).
+        for key in ('max_per_img', 'max_per_image'):
+            if key in test_cfg:
+                test_cfg[key] = min(test_cfg[key], 20)
+        if 'panoptic_on' in test_cfg:  # instances only: see _set_num_classes
+            test_cfg.update(panoptic_on=False, semantic_on=False, instance_on=True)
     return model
+
+
+def _class_heads(model: ConfigDict) -> List[ConfigDict]:
+    """The heads of a detector config that may classify: every top-level ``*_head``
+    (dense, mask and panoptic heads) but the RPN's, whose one class is "object", and
+    the box and mask heads of an RoI head, one per stage in cascades."""
+    heads = []
+    for key, value in model.items():
+        if key == 'roi_head' and value is not None:
+            heads += _as_list(value.get('bbox_head')) + _as_list(value.get('mask_head'))
+        elif key.endswith('_head') and key != 'rpn_head' and value is not None:
+            heads.append(value)
+    return heads
+
+
+def _set_num_classes(head: ConfigDict, num_classes: int) -> None:
+    """Make ``head`` predict ``num_classes`` classes, in place, if it names a class count.
+
+    Panoptic heads (MaskFormer, Mask2Former) count thing and stuff classes: the generated
+    dataset has instances only, so all its classes are things. Their per-class loss
+    weights (one per class, then "no object") are rebuilt for the new classes, each class
+    weighted as the first one was.
+    """
+    if 'num_things_classes' in head:
+        head.update(num_things_classes=num_classes, num_stuff_classes=0)
+    elif 'num_classes' in head:
+        head.num_classes = num_classes
+    class_weight = head.get('loss_cls', {}).get('class_weight')
+    if isinstance(class_weight, (list, tuple)):
+        head.loss_cls.class_weight = [class_weight[0]] * num_classes + [class_weight[-1]]
+
+
+def _cap_stages(model: ConfigDict, max_stages: int) -> None:
+    """Keep the first ``max_stages`` stages of a cascade RoI head, in place.
+
+    Cascade R-CNN and HTC have three stages and are left as they are; the query-based
+    cascades (Sparse R-CNN, QueryInst) refine over six, each a dynamic-conv and attention
+    head (and mask head) that costs seconds per step on a CPU.
+    """
+    roi_head = model.get('roi_head')
+    if roi_head is None or roi_head.get('num_stages', 0) <= max_stages:
+        return
+    roi_head.num_stages = max_stages
+    roi_head.stage_loss_weights = roi_head.stage_loss_weights[:max_stages]
+    for key in ('bbox_roi_extractor', 'bbox_head', 'mask_roi_extractor', 'mask_head'):
+        if isinstance(roi_head.get(key), (list, tuple)):  # else shared by all stages
+            roi_head[key] = roi_head[key][:max_stages]
+    stages = (model.get('train_cfg') or {}).get('rcnn')
+    if isinstance(stages, (list, tuple)):
+        model.train_cfg.rcnn = stages[:max_stages]
+
+
+QUERY_COUNT_KEYS = ('num_queries', 'num_proposals', 'num_dn_queries')
+
+
+def _cap_queries(cfg, num_queries: int) -> None:
+    """Cap the query counts of query-based detectors at ``num_queries``, in place, at any
+    depth: DETR-style ``num_queries`` (also MaskFormer heads'), Sparse R-CNN's and
+    QueryInst's ``num_proposals`` and DINO's denoising ``num_dn_queries``.
+
+    Two-stage DETRs (DINO, DDQ, two-stage Deformable DETR) pick their queries as the
+    top-k of the encoder's positions, which a small image has fewer of than the
+    hundreds of queries configured (85 at 64 px on strides 8..64); the matching and the
+    attention over queries also cost time on a CPU.
+    """
+    if isinstance(cfg, dict):
+        for key in QUERY_COUNT_KEYS:
+            if isinstance(cfg.get(key), int):
+                cfg[key] = min(cfg[key], num_queries)
+        values = cfg.values()
+    elif isinstance(cfg, (list, tuple)):
+        values = cfg
+    else:
+        return
+    for value in values:
+        _cap_queries(value, num_queries)
 
 
 def _as_list(value) -> list:
@@ -124,9 +212,34 @@ def _pipelines(image_size: int, with_mask: bool):
     return train, test
 
 
-def _has_mask_head(model: ConfigDict) -> bool:
-    detector = model.get('student', model)
-    return detector.get('roi_head', {}).get('mask_head') is not None
+MASK_KEYS = ('mask_head', 'loss_mask')
+
+
+def _trains_on_masks(cfg) -> bool:
+    """Whether a model config has a head trained on instance masks, at any depth: a
+    ``mask_head`` (Mask R-CNN's and cascades' RoI heads, SOLO, CondInst, YOLACT) or a
+    ``loss_mask`` (RTMDet-Ins's dense head, MaskFormer and Mask2Former's panoptic head,
+    every mask head's own loss). For a distillation config, student or teacher."""
+    if isinstance(cfg, dict):
+        if any(cfg.get(key) is not None for key in MASK_KEYS):
+            return True
+        values = cfg.values()
+    elif isinstance(cfg, (list, tuple)):
+        values = cfg
+    else:
+        return False
+    return any(_trains_on_masks(value) for value in values)
+
+
+# Hooks that work on the dataset of their config, which a small run replaces.
+DATASET_HOOKS = (
+    'YOLOXModeSwitchHook',  # switches MultiImageMixDataset's mosaic and mixup off
+)
+
+
+def _hooks_for_generated_data(hooks: list) -> list:
+    """``hooks`` without those that need the config's own dataset (DATASET_HOOKS)."""
+    return [hook for hook in hooks if hook.get('type') not in DATASET_HOOKS]
 
 
 def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
@@ -141,7 +254,8 @@ def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
         data: the dict returned by :func:`mmkd.data.make_shapes_dataset`.
         work_dir: where logs and checkpoints go.
         val: also build the val loop and COCO evaluator (bbox, and segm with masks).
-        with_mask: load instance masks; defaults to whether the model has a mask head.
+        with_mask: load instance masks; defaults to whether the model has a head trained
+            on them (see :func:`_trains_on_masks`).
     """
     cfg = (Config.fromfile(resolve_config_path(config)) if isinstance(config, str)
            else copy.deepcopy(config))
@@ -151,7 +265,7 @@ def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
     if cfg.get('data_preprocessor') and cfg.data_preprocessor.get('batch_augments'):
         cfg.data_preprocessor.batch_augments = None
     if with_mask is None:
-        with_mask = _has_mask_head(cfg.model)
+        with_mask = _trains_on_masks(cfg.model)
     train_pipeline, test_pipeline = _pipelines(image_size, with_mask)
     metainfo = dict(classes=classes)
     cfg.train_dataloader = dict(
@@ -179,6 +293,8 @@ def small_run_config(config: Union[str, Config], data: dict, work_dir: str,
         for key in ('val_dataloader', 'val_evaluator', 'val_cfg',
                     'test_dataloader', 'test_evaluator', 'test_cfg'):
             cfg[key] = None
+    if cfg.get('custom_hooks'):
+        cfg.custom_hooks = _hooks_for_generated_data(cfg.custom_hooks)
     cfg.param_scheduler = []
     cfg.optim_wrapper = dict(type='OptimWrapper',
                              optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=1e-4))
