@@ -27,7 +27,7 @@ def small_detector(model: dict, num_classes: int, fc_channels: int = 256,
     pretrained weights (``init_cfg`` of type ``Pretrained``, ``pretrained=``) are dropped
     anywhere in the model, so every module gets its class's own initialisation; batch
     augments of the data preprocessor (multi-scale resizing) are dropped; every head that
-    classifies gets ``num_classes`` (see :func:`_set_num_classes`); the dense head
+    names a class count gets ``num_classes`` (see :func:`_set_num_classes`); the dense head
     (``bbox_head`` of one-stage detectors) keeps one stacked conv of ``head_channels``; RoI
     heads (one or a cascade of several) use FC layers of ``fc_channels``; proposals,
     sampled RoIs and pre-NMS candidates are reduced; query-based detectors use at most
