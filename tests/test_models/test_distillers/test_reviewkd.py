@@ -12,8 +12,8 @@ from mmkd.models.recorder import FeatureLevel
 from mmkd.registry import MODELS
 from mmkd.testing import small_model, small_run_config
 
-from helpers import set_up
-from test_abf_hcl import hcl_reference
+from helpers import hcl_reference, set_up
+
 
 # config name -> (teacher, student, loss weight of the paper, METHODS.md)
 PAIRS = {
