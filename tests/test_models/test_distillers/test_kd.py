@@ -203,6 +203,6 @@ def test_kd_errors_name_the_problem(shapes_data, tmp_path):
     with pytest.raises(ValueError, match=r'stages \[3\]'):
         build('cascade', 'cascade', stages=[3])
     with pytest.raises(ValueError, match="reads 256-channel features.*not 'backbone'"):
-        build('faster', 'faster', teacher='backbone')  # issue 9 item 6: caught at build
+        build('faster', 'faster', teacher='backbone')  # caught at build
     with pytest.raises(ValueError, match=r"dense head \(RetinaHead\) reads 5 levels"):
         build('retina', 'retina', teacher='backbone[1:]')
