@@ -1,3 +1,5 @@
+"""Fixtures of the whole suite: the mmdet default scope, a small generated COCO dataset,
+the configs folder and a resumed training run."""
 import os.path as osp
 import sys
 
@@ -9,6 +11,8 @@ if ROOT not in sys.path:
 
 import mmkd  # noqa: E402,F401
 from mmkd.data import make_shapes_dataset  # noqa: E402
+
+from helpers import dump, fitnet_config, run_tool  # noqa: E402
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -28,3 +32,18 @@ def shapes_data(tmp_path_factory):
 @pytest.fixture(scope='session')
 def configs_dir():
     return osp.join(ROOT, 'configs')
+
+
+@pytest.fixture(scope='session')
+def resumed(shapes_data, tmp_path_factory):
+    """tools/train.py: 6 iterations straight, and 4 + --resume to 6 (deterministic CPU)."""
+    tmp = tmp_path_factory.mktemp('resume')
+    cfg = fitnet_config(shapes_data, tmp, max_iters=6)
+    cfg.randomness = dict(seed=0, deterministic=True)
+    config = dump(cfg, tmp / 'cfg.py')
+    run_tool('tools/train.py', config, '--work-dir', str(tmp / 'straight'))
+    run_tool('tools/train.py', config, '--work-dir', str(tmp / 'split'),
+             '--cfg-options', 'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=4')
+    log = run_tool('tools/train.py', config, '--work-dir', str(tmp / 'split'),
+                   '--resume', str(tmp / 'split/iter_4.pth'))
+    return dict(config=config, dir=tmp, log=log, checkpoint=str(tmp / 'split/iter_4.pth'))

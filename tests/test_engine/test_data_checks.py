@@ -1,20 +1,23 @@
 """Before the first iteration, TrainDataCheckHook finds what mmdet would only notice late
 or never: image files missing from disk (a run dies when their batch is loaded) and
 annotations of categories the file does not declare (CocoDataset drops them silently).
-Each on the generated COCO dataset, modified to have the defect."""
+Each on the generated COCO dataset, modified to have the defect. Configured class names
+missing from the annotations, images without instances and heads whose class counts do
+not match stop the run too."""
 import copy
 import os.path as osp
 from unittest import mock
 
 import pytest
+import torch
 from mmdet.registry import DATASETS
-from mmengine.fileio import dump, load
+from mmengine.fileio import dump as dump_json
+from mmengine.fileio import load as load_json
 
-from mmkd.engine import DistillationRunner, check_train_dataset, data_checks
+from mmkd.engine import DistillationRunner, check_num_classes, check_train_dataset, data_checks
 from mmkd.testing import small_run_config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FITNET = osp.join(ROOT, 'configs/demo/faster-rcnn_fitnet.py')
+from helpers import FITNET, dump, fitnet_config, run_tool
 
 
 def run_config(shapes_data, work_dir):
@@ -23,11 +26,11 @@ def run_config(shapes_data, work_dir):
 
 def dataset_config(shapes_data, tmp_path, edit=None, classes=None):
     """The small run's training set, on a copy of the annotation file changed by ``edit``."""
-    annotations = load(osp.join(shapes_data['data_root'], shapes_data['train_ann']))
+    annotations = load_json(osp.join(shapes_data['data_root'], shapes_data['train_ann']))
     if edit is not None:
         edit(annotations)
     ann_file = str(tmp_path / 'instances_train.json')
-    dump(annotations, ann_file)
+    dump_json(annotations, ann_file)
     cfg = copy.deepcopy(run_config(shapes_data, tmp_path).train_dataloader.dataset)
     cfg.ann_file = ann_file
     if classes is not None:
@@ -108,3 +111,46 @@ def test_undeclared_categories_are_told_from_unconfigured_ones(shapes_data, tmp_
     with pytest.raises(ValueError, match=r'5 annotations have a category_id that is not among '
                        r"the file's categories \(category_id 9, 12; declared: 1, 2, 3\)"):
         check_train_dataset(dataset)
+
+
+def test_class_names_missing_from_the_annotations_stop_training(shapes_data, tmp_path):
+    cfg = fitnet_config(shapes_data, tmp_path, max_iters=1)
+    cfg.train_dataloader.dataset.metainfo = dict(classes=('square', 'circle', 'triangle'))
+    output = run_tool('tools/train.py', dump(cfg, tmp_path / 'cfg.py'), '--work-dir',
+                      str(tmp_path), expect_ok=False)
+    assert ("configured classes ['square', 'circle'] are not in the annotation file, whose "
+            "categories are ['rectangle', 'ellipse', 'triangle']") in output
+    assert 'metainfo=dict(classes=(...))' in output
+    assert not osp.exists(tmp_path / 'iter_1.pth')
+
+
+def test_no_instances_and_class_count_mismatches_are_refused(shapes_data, tmp_path):
+    from mmdet.registry import DATASETS
+    from mmkd.config import build_detector
+    cfg = fitnet_config(shapes_data, tmp_path, max_iters=1)
+    cfg.train_dataloader.dataset.metainfo = dict(classes=('hexagon', ))
+    with pytest.raises(ValueError, match=r"configured classes \['hexagon'\] are not in"):
+        check_train_dataset(DATASETS.build(cfg.train_dataloader.dataset))
+    # the annotations exist, but every image is empty: nothing to learn
+    empty = dict(shapes_data, train_ann='annotations/instances_empty.json')
+    annotations = load_json(osp.join(shapes_data['data_root'], shapes_data['train_ann']))
+    annotations['annotations'] = []
+    dump_json(annotations, osp.join(shapes_data['data_root'], empty['train_ann']))
+    dataset = fitnet_config(empty, tmp_path, max_iters=1).train_dataloader.dataset
+    with pytest.raises(ValueError, match=r"has no instances of the configured classes "
+                       r"\['rectangle', 'ellipse', 'triangle'\]"):
+        check_train_dataset(DATASETS.build(dataset))
+
+    pair = torch.nn.Module()
+    pair.student = build_detector(cfg.model.student, 'student')
+    cfg.model.teacher.roi_head.bbox_head.num_classes = 80
+    pair.teacher = build_detector(cfg.model.teacher, 'teacher')
+    classes = shapes_data['classes']
+    with pytest.raises(ValueError, match=r'Teacher and student predict different numbers of '
+                       r'classes: teacher roi_head.bbox_head.num_classes=80; student '
+                       r'roi_head.bbox_head.num_classes=3'):
+        check_num_classes(pair, classes)
+    check_num_classes(pair, classes, check_teacher=False)  # the documented opt-out
+    with pytest.raises(ValueError, match=r'The student predicts other classes than the '
+                       r'training set: roi_head.bbox_head.num_classes=3, but the dataset has 2'):
+        check_num_classes(pair, classes[:2])

@@ -1,11 +1,14 @@
 """The multi-level feature losses (FeatureMSELoss, PKDLoss, ChannelWiseDivergenceLoss,
 MGDLoss): per-level weights, avg_factor and reductions against unreduced references
 written from each method's formula in numpy, the empty batch, and the configs'
-defaults."""
+defaults; PKD's Pearson-correlation identity and resizing, and CWD against an explicit loop
+over images and channels."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
+from mmkd.models.losses import ChannelWiseDivergenceLoss, PKDLoss
 from mmkd.registry import MODELS
 
 SHAPES = [(2, 3, 6, 5), (2, 3, 3, 3), (2, 3, 2, 1)]
@@ -79,8 +82,8 @@ def level_weights(name, seed):
 ])
 def test_config_default_is_the_sum_over_levels_of_the_level_means(cfg, published_weight):
     student, teacher = features(0, torch.float32)
-    expected = published_weight * sum(r.mean() for r in references(cfg['type'], student,
-                                                                      teacher))
+    expected = published_weight * sum(
+        r.mean() for r in references(cfg['type'], student, teacher))
     value = MODELS.build(cfg)(student, teacher)
     assert value.dtype == torch.float32 and value.shape == ()
     assert value.item() == pytest.approx(expected, rel=1e-5)
@@ -179,3 +182,60 @@ def test_a_level_without_weight_is_unweighted(name):
     loss = MODELS.build(dict(type=name, loss_weight=1.0))
     value = loss(student, teacher, [weights[0], None, weights[2]], reduction_override='sum')
     assert value.item() == pytest.approx(expected, rel=1e-9)
+
+
+def pearson(x, y):
+    x, y = x - x.mean(), y - y.mean()
+    return (x * y).sum() / (x.norm() * y.norm())
+
+
+def test_pkd_level_loss_is_one_minus_mean_pearson_correlation():
+    torch.manual_seed(0)
+    n, c, h, w = 2, 3, 4, 5
+    t = torch.randn(n, c, h, w, dtype=torch.float64)
+    s = 0.7 * t + torch.randn(n, c, h, w, dtype=torch.float64) * torch.tensor(
+        [0.2, 1., 3.], dtype=torch.float64).view(1, c, 1, 1)  # three correlation levels
+    m = n * h * w
+    r = [pearson(s[:, k].flatten(), t[:, k].flatten()) for k in range(c)]
+    assert r[0] > 0.9 and r[2] < 0.5  # the identity is checked over a range of r
+    expected = (m - 1) / m * sum(1 - v for v in r) / c
+    assert PKDLoss()([s], [t]).item() == pytest.approx(expected.item(), rel=1e-5)
+    # summed over levels, times the weight; blind to per-channel scale and offset
+    scaled = s * torch.tensor([2., 0.1, 5.], dtype=torch.float64).view(1, c, 1, 1) + 3.
+    assert PKDLoss(loss_weight=6.)([s, scaled], [t, t]).item() == pytest.approx(
+        12 * expected.item(), rel=1e-5)
+    # perfectly correlated: 0; anti-correlated: 2 (M - 1) / M
+    assert PKDLoss()([2 * t + 1], [t]).item() == pytest.approx(0., abs=1e-9)
+    assert PKDLoss()([-t], [t]).item() == pytest.approx(2 * (m - 1) / m, rel=1e-5)
+
+
+def test_pkd_resizes_the_student_or_the_teacher():
+    torch.manual_seed(1)
+    s, t = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 8, 8)
+    up = F.interpolate(s, size=(8, 8), mode='bilinear', align_corners=False)
+    down = F.interpolate(t, size=(4, 4), mode='bilinear', align_corners=False)
+    assert PKDLoss()([s], [t]).item() == pytest.approx(PKDLoss()([up], [t]).item(), rel=1e-6)
+    assert PKDLoss(resize_student=False)([s], [t]).item() == pytest.approx(
+        PKDLoss()([s], [down]).item(), rel=1e-6)
+
+
+def test_cwd_matches_an_explicit_loop_over_images_and_channels():
+    torch.manual_seed(2)
+    tau, weight = 2.0, 3.0
+    student = [torch.randn(2, 3, 4, 5), torch.randn(2, 3, 2, 2)]
+    teacher = [torch.randn(2, 3, 4, 5) * 2, torch.randn(2, 3, 2, 2)]
+    expected = 0.
+    for s, t in zip(student, teacher):
+        n, c = s.shape[:2]
+        level = 0.
+        for i in range(n):
+            for k in range(c):
+                p_t = np.exp(t[i, k].double().numpy().ravel() / tau)
+                p_t /= p_t.sum()
+                p_s = np.exp(s[i, k].double().numpy().ravel() / tau)
+                p_s /= p_s.sum()
+                level += float((p_t * np.log(p_t / p_s)).sum())
+        expected += tau ** 2 * level / (n * c)
+    loss = ChannelWiseDivergenceLoss(tau=tau, loss_weight=weight)(student, teacher)
+    assert loss.item() == pytest.approx(weight * expected, rel=1e-5)
+    assert ChannelWiseDivergenceLoss()(teacher, teacher).item() == pytest.approx(0, abs=1e-6)

@@ -1,13 +1,17 @@
 """HCLLoss and FGDLoss, which keep their methods' own normalisation (no weight /
 avg_factor / reduction): the configs' defaults against numpy references of ReviewKD's and
-FGD's formulas, and the empty batch."""
+FGD's formulas, and the empty batch; HCL's pooled sizes, weights and bad input against
+values computed independently here."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from mmkd.models.losses import HCLLoss
 from mmkd.registry import MODELS
+
+from helpers import adaptive_pool, hcl_reference, mse
 
 
 def adaptive_average_pool(x, size):
@@ -104,3 +108,56 @@ def test_fgd_empty_batch_gives_zeros_in_the_graph():
     assert all(v.item() == 0. for v in values.values())
     sum(values.values()).backward()
     assert s[0].grad.shape == (0, 4, 6, 6)
+
+
+def test_hcl_hand_computed_value():
+    # 2x2 maps: sizes 4 and 2 are skipped (>= H), only the 1x1 pool is used (weight 1/2).
+    s = torch.zeros(1, 1, 2, 2)
+    t = torch.tensor([[[[1., 3.], [5., 7.]]]])
+    # mse = (1 + 9 + 25 + 49) / 4 = 21; global means 0 vs 4 -> 16; (21 + 16/2) / 1.5
+    assert HCLLoss()([s], [t]).item() == pytest.approx(29 / 1.5)
+
+
+@pytest.mark.parametrize('size, used_weights', [
+    (8, [1, 1 / 2, 1 / 4, 1 / 8]),  # 4, 2, 1 all used
+    (4, [1, 1 / 2, 1 / 4]),         # 4 skipped: 2 gets 1/2, 1 gets 1/4
+    (2, [1, 1 / 2]),                # 4 and 2 skipped
+    (1, [1]),                       # plain MSE
+])
+def test_hcl_skips_sizes_and_normalises_weights(size, used_weights):
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 3, size, size), torch.randn(2, 3, size, size)
+    pooled = [mse(s, t)] + [mse(adaptive_pool(s, pool), adaptive_pool(t, pool))
+                            for pool in (4, 2, 1) if pool < size]
+    assert len(pooled) == len(used_weights)
+    expected = sum(w * v for w, v in zip(used_weights, pooled)) / sum(used_weights)
+    assert HCLLoss()([s], [t]).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_hcl_uneven_sizes_levels_sum_and_loss_weight():
+    torch.manual_seed(1)
+    # FPN-like sizes that do not divide by the pool sizes (adaptive bins overlap).
+    shapes = [(2, 4, 13, 19), (2, 4, 7, 10), (2, 4, 4, 5), (2, 4, 2, 3)]
+    s = [torch.randn(*shape) for shape in shapes]
+    t = [torch.randn(*shape) for shape in shapes]
+    expected = 0.7 * sum(hcl_reference(a, b) for a, b in zip(s, t))
+    assert HCLLoss(loss_weight=0.7)(s, t).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_hcl_custom_pool_sizes_in_given_order():
+    torch.manual_seed(2)
+    s, t = torch.randn(1, 2, 6, 6), torch.randn(1, 2, 6, 6)
+    # (1, 3): 1 gets weight 1/2, 3 gets 1/4.
+    expected = (mse(s, t) + mse(adaptive_pool(s, 1), adaptive_pool(t, 1)) / 2
+                + mse(adaptive_pool(s, 3), adaptive_pool(t, 3)) / 4) / 1.75
+    loss = MODELS.build(dict(type='mmkd.HCLLoss', pool_sizes=(1, 3)))
+    assert loss([s], [t]).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_hcl_bad_input():
+    with pytest.raises(ValueError, match='pool_sizes must be positive ints'):
+        HCLLoss(pool_sizes=(4, 0))
+    with pytest.raises(ValueError, match='level 0 has student shape'):
+        HCLLoss()([torch.zeros(1, 2, 4, 4)], [torch.zeros(1, 3, 4, 4)])
+    with pytest.raises(ValueError, match='same non-zero number of levels'):
+        HCLLoss()([torch.zeros(1, 2, 4, 4)], [])

@@ -1,10 +1,12 @@
 """FGFI's ImitationLoss: per-location weights, avg_factor and reductions against sums
 written out location by location, the normaliser of the authors' code (masked locations
-times 2), masks without positives, and the configs' value."""
+times 2), masks without positives, non-finite values outside the masks, mismatched
+shapes, and the configs' value."""
 import numpy as np
 import pytest
 import torch
 
+from mmkd.models.losses import ImitationLoss
 from mmkd.registry import MODELS
 
 SHAPES = [(2, 4, 5, 6), (2, 4, 3, 3)]
@@ -129,3 +131,43 @@ def test_a_level_without_weight_is_unweighted():
     loss = MODELS.build(dict(type='ImitationLoss'))
     assert loss(student, teacher, masks, [weights[0], None]).item() == pytest.approx(
         mixed / len(values), rel=1e-5)
+
+
+def test_loss_matches_explicit_sum_over_positive_locations():
+    torch.manual_seed(0)
+    student = [torch.randn(2, 4, 3, 5), torch.randn(2, 4, 2, 2)]
+    teacher = [torch.randn(2, 4, 3, 5), torch.randn(2, 4, 2, 2)]
+    masks = [torch.rand(2, 3, 5) > 0.6, torch.rand(2, 2, 2) > 0.5]
+    expected, num_pos = 0., 0
+    for s, t, m in zip(student, teacher, masks):
+        s, t, m = s.double().numpy(), t.double().numpy(), m.numpy()
+        for n, i, j in zip(*np.nonzero(m)):
+            expected += sum((s[n, c, i, j] - t[n, c, i, j]) ** 2 for c in range(4))
+            num_pos += 1
+    assert num_pos > 3
+    expected = 0.02 * expected / (2 * num_pos)
+    value = ImitationLoss(loss_weight=0.02)(student, teacher, masks)
+    assert value.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_loss_without_positive_is_zero_finite_and_keeps_the_graph():
+    student = [torch.randn(2, 4, 3, 3, requires_grad=True)]
+    teacher = [torch.randn(2, 4, 3, 3)]
+    value = ImitationLoss(0.02)(student, teacher, [torch.zeros(2, 3, 3, dtype=torch.bool)])
+    assert value.item() == 0 and torch.isfinite(value)
+    value.backward()
+    assert torch.equal(student[0].grad, torch.zeros_like(student[0]))
+
+
+def test_loss_ignores_non_finite_values_outside_the_mask():
+    student = [torch.zeros(1, 2, 2, 2)]
+    student[0][0, :, 1, 1] = float('inf')
+    mask = torch.tensor([[[True, False], [False, False]]])
+    value = ImitationLoss(1.)(student, [torch.ones(1, 2, 2, 2)], [mask])
+    assert value.item() == pytest.approx(2 / 2)
+
+
+def test_loss_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match='do not match'):
+        ImitationLoss()([torch.zeros(1, 2, 3, 3)], [torch.zeros(1, 2, 3, 3)],
+                        [torch.zeros(1, 3, 4, dtype=torch.bool)])

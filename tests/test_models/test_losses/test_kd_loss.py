@@ -1,13 +1,15 @@
 """KDLoss and BinaryKDLoss: mmdet's weight / avg_factor / reduction arguments against
 per-row references written out with exp and log, and the values of the configs'
-defaults."""
+defaults; KDLoss's temperature and weight against the manual KL, and its bad input."""
 import math
 
 import pytest
 import torch
-from helpers import kd_rounding_tolerance, manual_kd
 
+from mmkd.models.losses import KDLoss
 from mmkd.registry import MODELS
+
+from helpers import kd_rounding_tolerance, manual_kd
 
 
 def kd_rows(student, teacher, temperature):
@@ -124,3 +126,39 @@ def test_bad_arguments_are_refused_with_the_fix(name):
     # A config's loss feeds a loss dict: unreduced values are asked for per call.
     with pytest.raises(ValueError, match="pass reduction_override='none' to the call"):
         MODELS.build(dict(type=name, reduction='none'))
+
+
+@pytest.mark.parametrize('temperature,weight', [(1.0, 1.0), (4.0, 0.5)])
+def test_kd_loss_matches_manual_kl(temperature, weight):
+    torch.manual_seed(0)
+    student = torch.randn(7, 5, requires_grad=True)
+    teacher = torch.randn(7, 5, requires_grad=True) * 3
+    loss = KDLoss(temperature=temperature, loss_weight=weight)(student, teacher)
+    assert loss.item() == pytest.approx(manual_kd(student, teacher, temperature, weight),
+                                        rel=1e-5)
+    assert loss.item() > 0
+    loss.backward()
+    assert student.grad.abs().sum() > 0
+    assert teacher.grad is None  # the teacher is the target, never trained by KD
+    # Same distributions: no loss.
+    same = KDLoss(temperature=temperature)(teacher.detach(), teacher.detach())
+    assert same.item() == pytest.approx(0., abs=1e-6)
+
+
+def test_kd_loss_sum_reduction_and_empty_rows():
+    torch.manual_seed(1)
+    student, teacher = torch.randn(4, 3), torch.randn(4, 3)
+    mean = KDLoss(temperature=2.0)(student, teacher)
+    total = KDLoss(temperature=2.0, reduction='sum')(student, teacher)
+    assert total.item() == pytest.approx(4 * mean.item(), rel=1e-5)
+    empty = KDLoss()(torch.zeros(0, 3, requires_grad=True), torch.zeros(0, 3))
+    assert empty.item() == 0. and not torch.isnan(empty)
+
+
+def test_kd_loss_bad_input():
+    with pytest.raises(ValueError, match='temperature must be > 0'):
+        KDLoss(temperature=0)
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+        KDLoss(reduction='none')
+    with pytest.raises(ValueError, match='same shape'):
+        KDLoss()(torch.zeros(4, 3), torch.zeros(4, 5))

@@ -1,11 +1,8 @@
-"""FGFI: the imitation loss, the distiller on real Faster/Mask R-CNN models, the six
-configs and the mask visualisation tool."""
+"""FGFI: the distiller's checks and masks, and its six configs on real Faster / Mask R-CNN
+models (gradients, loss value, empty batches, warm-up)."""
 import math
 import os.path as osp
-import sys
 
-import cv2
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import TASK_UTILS
@@ -16,11 +13,10 @@ from torch import nn
 
 from mmkd.models.distillers import FGFI
 from mmkd.models.distillers.imitation_mask import imitation_masks
-from mmkd.models.losses import ImitationLoss
 from mmkd.models.recorder import FeatureLevel
 from mmkd.testing import small_run_config
 
-from helpers import set_up
+from helpers import fgfi_config_path, set_up
 
 PAIRS = {  # config name: (teacher, student)
     'faster-rcnn_r101-r18_fpn_1x_coco': ('r101', 'r18'),
@@ -32,52 +28,6 @@ PAIRS = {  # config name: (teacher, student)
 }
 
 
-def config_path(configs_dir, name):
-    return osp.join(configs_dir, 'fgfi', name + '.py')
-
-
-# --------------------------------------------------------------------------- loss
-def test_loss_matches_explicit_sum_over_positive_locations():
-    torch.manual_seed(0)
-    student = [torch.randn(2, 4, 3, 5), torch.randn(2, 4, 2, 2)]
-    teacher = [torch.randn(2, 4, 3, 5), torch.randn(2, 4, 2, 2)]
-    masks = [torch.rand(2, 3, 5) > 0.6, torch.rand(2, 2, 2) > 0.5]
-    expected, num_pos = 0., 0
-    for s, t, m in zip(student, teacher, masks):
-        s, t, m = s.double().numpy(), t.double().numpy(), m.numpy()
-        for n, i, j in zip(*np.nonzero(m)):
-            expected += sum((s[n, c, i, j] - t[n, c, i, j]) ** 2 for c in range(4))
-            num_pos += 1
-    assert num_pos > 3
-    expected = 0.02 * expected / (2 * num_pos)
-    value = ImitationLoss(loss_weight=0.02)(student, teacher, masks)
-    assert value.item() == pytest.approx(expected, rel=1e-5)
-
-
-def test_loss_without_positive_is_zero_finite_and_keeps_the_graph():
-    student = [torch.randn(2, 4, 3, 3, requires_grad=True)]
-    teacher = [torch.randn(2, 4, 3, 3)]
-    value = ImitationLoss(0.02)(student, teacher, [torch.zeros(2, 3, 3, dtype=torch.bool)])
-    assert value.item() == 0 and torch.isfinite(value)
-    value.backward()
-    assert torch.equal(student[0].grad, torch.zeros_like(student[0]))
-
-
-def test_loss_ignores_non_finite_values_outside_the_mask():
-    student = [torch.zeros(1, 2, 2, 2)]
-    student[0][0, :, 1, 1] = float('inf')
-    mask = torch.tensor([[[True, False], [False, False]]])
-    value = ImitationLoss(1.)(student, [torch.ones(1, 2, 2, 2)], [mask])
-    assert value.item() == pytest.approx(2 / 2)
-
-
-def test_loss_refuses_mismatched_shapes():
-    with pytest.raises(ValueError, match='do not match'):
-        ImitationLoss()([torch.zeros(1, 2, 3, 3)], [torch.zeros(1, 2, 3, 3)],
-                        [torch.zeros(1, 3, 4, dtype=torch.bool)])
-
-
-# ---------------------------------------------------------------- distiller units
 def rpn_anchor_generator():
     return TASK_UTILS.build(dict(type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0],
                                  strides=[4, 8, 16, 32, 64]))
@@ -151,12 +101,11 @@ def test_distiller_masks_use_the_student_anchors_and_each_image_shape():
     assert masks[0][0].any() and not any(m[1].any() for m in masks)
 
 
-# ------------------------------------------------------------------------ configs
 @pytest.mark.parametrize('name', sorted(PAIRS))
 def test_config_inherits_its_baseline(configs_dir, name):
     teacher, student = PAIRS[name]
     detector = name.split('_')[0]
-    cfg = Config.fromfile(config_path(configs_dir, name))
+    cfg = Config.fromfile(fgfi_config_path(configs_dir, name))
     base = Config.fromfile(osp.join(configs_dir, 'baselines',
                                     f'{detector}_{student}_fpn_1x_coco.py'))
     assert cfg.model.student == base.model
@@ -174,7 +123,7 @@ def test_config_inherits_its_baseline(configs_dir, name):
 
 
 def train_config(configs_dir, shapes_data, tmp_path, name, **fgfi_overrides):
-    cfg = small_run_config(config_path(configs_dir, name), shapes_data, str(tmp_path),
+    cfg = small_run_config(fgfi_config_path(configs_dir, name), shapes_data, str(tmp_path),
                            max_iters=1)
     cfg.default_hooks.checkpoint = None
     cfg.model.distillers.fgfi.warmup_iters = 0  # the loss from the first iteration
@@ -322,67 +271,3 @@ def test_batch_without_boxes_gives_zero_loss_and_training_goes_on(faster_runner)
 def test_default_warmup_keeps_the_loss_off_for_400_iterations():
     distiller = FGFI()
     assert [distiller.schedule_factor(i, 0) for i in (0, 399, 400, 5000)] == [0, 0, 1, 1]
-
-
-# -------------------------------------------------------------------------- tool
-def test_visualize_tool_draws_one_png_per_image_with_a_panel_per_level(configs_dir,
-                                                                       shapes_data, tmp_path):
-    sys.path.insert(0, osp.join(osp.dirname(configs_dir), 'tools'))
-    try:
-        import visualize_fgfi_masks as tool
-    finally:
-        sys.path.pop(0)
-    cfg = small_run_config(config_path(configs_dir, 'mask-rcnn_r50-mv2_fpn_1x_coco'),
-                           shapes_data, str(tmp_path / 'work'))
-    cfg.train_dataloader.dataset.pipeline = [  # no random flip: known boxes
-        t for t in cfg.train_dataloader.dataset.pipeline if t['type'] != 'RandomFlip']
-    cfg_file = str(tmp_path / 'fgfi_cfg.py')
-    cfg.dump(cfg_file)
-    out = tmp_path / 'out'
-    written = tool.main([cfg_file, '--out-dir', str(out), '--num-images', '4'])
-    assert len(written) == 4 and all(osp.isfile(p) for p in written)
-    image = cv2.imread(written[0])
-    panel_w = 128
-    assert image.shape == (tool.TITLE_HEIGHT + 128, 5 * panel_w + 4 * 4, 3)
-
-    # The tinted/outlined area of each panel is the mask upsampled around anchor centres.
-    from mmdet.registry import DATASETS
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmdet')
-    item = DATASETS.build(cfg.train_dataloader.dataset)[0]
-    student, distiller, recorder, names = tool.build(Config.fromfile(cfg_file), None)
-    assert names == ['P2', 'P3', 'P4', 'P5', 'P6']
-    masks, sizes, sample = tool.image_masks(student, distiller, recorder, item)
-    assert sum(int(m.sum()) for m in masks) > 0
-    original = item['inputs'].permute(1, 2, 0).numpy().astype(np.float32)
-    for level, mask in enumerate(masks):
-        stride = 4 * 2 ** level
-        pixels = tool.mask_to_pixels(mask, (0., 0.), (stride, stride), (128, 128))
-        # a location's cell is the stride x stride square centred on its anchor centre
-        i, j = np.argwhere(mask)[0] if mask.any() else (0, 0)
-        if mask.any():
-            assert pixels[i * stride, j * stride]
-            assert pixels[min(i * stride + stride // 2 - 1, 127),
-                          min(j * stride + stride // 2 - 1, 127)]
-        assert pixels.sum() >= mask.sum()
-        x0 = level * (panel_w + 4)
-        panel = image[tool.TITLE_HEIGHT:, x0:x0 + panel_w].astype(np.float32)
-        # outside the mask (away from outlines/boxes) the image is dimmed
-        dimmed = (~pixels) & (np.abs(panel - tool.DIM * original).max(-1) <= 1)
-        assert dimmed.sum() >= 0.5 * (~pixels).sum()
-        assert not (dimmed & pixels).any()
-
-
-def test_visualize_tool_refuses_configs_without_fgfi(configs_dir, shapes_data, tmp_path):
-    sys.path.insert(0, osp.join(osp.dirname(configs_dir), 'tools'))
-    try:
-        import visualize_fgfi_masks as tool
-    finally:
-        sys.path.pop(0)
-    cfg = Config.fromfile(config_path(configs_dir, 'faster-rcnn_r101-r18_fpn_1x_coco'))
-    with pytest.raises(ValueError, match="no FGFI distiller of that name; FGFI distillers: "
-                                         r"\['fgfi'\]"):
-        tool.fgfi_config(cfg.model, 'other')
-    cfg.model.distillers = dict(fitnet=dict(type='FitNet', student='neck'))
-    with pytest.raises(ValueError, match='has no FGFI distiller'):
-        tool.fgfi_config(cfg.model, None)

@@ -1,16 +1,20 @@
-"""The distillation model on real mmdet detectors: training, freezing, schedules, bad input."""
+"""DistillationDetector on real mmdet detectors: training, freezing, schedules, the teacher's
+normalisation and checkpoint, starting student parts from the teacher, bad input."""
 import copy
 import os.path as osp
+from unittest import mock
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmkd.config import build_detector
 from mmkd.models.distillation_detector import DistillationDetector
+from mmkd.registry import MODELS
 from mmkd.testing import small_model, small_run_config
 
-FITNET_CFG = 'fitnet/faster-rcnn_r101-r18_fpn_1x_coco.py'
+from helpers import FITNET, FITNET_CFG, build_model, one_batch
 
 
 def mask_pair_config(configs_dir):
@@ -22,26 +26,6 @@ def mask_pair_config(configs_dir):
         teacher=osp.join(configs_dir, 'baselines/mask-rcnn_r50_fpn_1x_coco.py'),
         distillers=dict(fitnet=dict(type='FitNet', student='neck', teacher='neck')))
     return cfg
-
-
-def build_model(model_cfg, num_classes=3, **overrides) -> DistillationDetector:
-    cfg = small_model(model_cfg, num_classes)
-    cfg.update(overrides)
-    cfg.pop('type')
-    return DistillationDetector(**cfg)
-
-
-def one_batch(model, runner_cfg):
-    from mmdet.registry import DATASETS
-    from mmengine.dataset import pseudo_collate
-    dataset = DATASETS.build(runner_cfg.train_dataloader.dataset)
-    data = pseudo_collate([dataset[0], dataset[1]])
-    return model.data_preprocessor(data, True)
-
-
-@pytest.fixture(scope='module')
-def fitnet_cfg(configs_dir):
-    return Config.fromfile(osp.join(configs_dir, FITNET_CFG))
 
 
 def teacher_state(model):
@@ -90,21 +74,6 @@ def test_distillation_loss_reaches_student_backbone_and_adapters_only(fitnet_cfg
     # The heads do not take part in the feature loss.
     assert all(p.grad is None or p.grad.abs().sum() == 0
                for p in model.student.roi_head.parameters())
-
-
-def test_fitnet_loss_value_matches_hand_computation(fitnet_cfg, shapes_data, tmp_path):
-    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path))
-    model = build_model(fitnet_cfg.model)
-    model.init_weights()
-    data = one_batch(model, run_cfg)
-    losses = model.loss(**data)
-    with torch.no_grad():
-        student = model.student.extract_feat(data['inputs'])
-        teacher = model.teacher.extract_feat(data['inputs'])
-        expected = sum(((adapter(s) - t) ** 2).mean()
-                       for adapter, s, t in zip(model.distillers.fitnet.adapters, student, teacher))
-    assert len(student) == 5
-    torch.testing.assert_close(losses['distill_fitnet_loss'], expected)
 
 
 def test_teacher_runs_only_as_far_as_needed(configs_dir):
@@ -203,7 +172,6 @@ def test_teacher_data_preprocessor_renormalises(fitnet_cfg, shapes_data, tmp_pat
         build_model(fitnet_cfg.model, teacher_data_preprocessor=dict(mean=[0, 0, 0]))
 
 
-# ----------------------------------------------------------------------- bad input
 @pytest.mark.parametrize('overrides,match', [
     (dict(student='backbone.layer9'),
      r"student .*no submodule 'backbone.layer9'.*backbone.layer4"),
@@ -259,3 +227,100 @@ def test_empty_distillers_refused(fitnet_cfg):
     cfg.distillers = dict()
     with pytest.raises(ValueError, match='non-empty dict'):
         build_model(cfg)
+
+
+CAFFE_TEACHER = 'mmdet::faster_rcnn/faster-rcnn_r50-caffe_fpn_1x_coco.py'
+
+
+def _batch(model, sizes=((64, 48), (56, 64))):
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    generator = torch.Generator().manual_seed(0)
+    images, samples = [], []
+    for height, width in sizes:
+        images.append(torch.randint(0, 256, (3, height, width), generator=generator,
+                                    dtype=torch.uint8))
+        sample = DetDataSample(metainfo=dict(img_shape=(height, width),
+                                             ori_shape=(height, width), scale_factor=(1, 1)))
+        sample.gt_instances = InstanceData(bboxes=torch.tensor([[4., 4., 30., 40.]]),
+                                           labels=torch.tensor([1]))
+        samples.append(sample)
+    return images, model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
+
+
+def _caffe_student_model(**kwargs):
+    from mmkd.testing import small_model
+    cfg = Config.fromfile(FITNET)
+    cfg.model.teacher = dict(cfg_path=CAFFE_TEACHER)
+    model_cfg = small_model(cfg.model, num_classes=3)
+    model_cfg.update(kwargs)
+    from mmengine.registry import MODELS
+    return MODELS.build(model_cfg)
+
+
+def test_caffe_teacher_gets_its_own_normalisation(shapes_data):
+    with mock.patch('mmkd.models.distillation_detector.print_log') as log:
+        model = _caffe_student_model()
+    assert log.call_count == 1 and 'mean [103.53, 116.28, 123.675], std [1.0, 1.0, 1.0], ' \
+        'bgr_to_rgb False' in log.call_args[0][0]
+    images, batch = _batch(model)
+    expected = torch.zeros_like(batch['inputs'])  # caffe: BGR as loaded, minus mean, std 1
+    caffe_mean = torch.tensor([103.53, 116.28, 123.675]).view(3, 1, 1)
+    for target, image in zip(expected, images):
+        target[:, :image.shape[1], :image.shape[2]] = image.float() - caffe_mean
+    seen = []
+    model.teacher.backbone.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    model.train()
+    model.loss(batch['inputs'], batch['data_samples'])
+    assert len(seen) == 1 and seen[0].shape == expected.shape
+    torch.testing.assert_close(seen[0], expected, atol=2e-4, rtol=0)
+    assert not torch.equal(batch['inputs'], seen[0])  # the student's batch is pytorch-style
+
+
+def test_explicit_teacher_data_preprocessor_overrides():
+    pytorch_style = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                         bgr_to_rgb=True)
+    model = _caffe_student_model(teacher_data_preprocessor=pytorch_style)
+    _, batch = _batch(model)
+    torch.testing.assert_close(model.teacher_inputs(batch['inputs'], batch['data_samples']),
+                               batch['inputs'], atol=1e-5, rtol=0)
+
+
+def test_init_student_from_teacher_copies_parts_and_survives_init_weights(configs_dir, tmp_path):
+    teacher_cfg = Config.fromfile(osp.join(configs_dir, 'demo', 'faster-rcnn_teacher.py')).model
+    student_cfg = teacher_cfg.deepcopy()
+    student_cfg.backbone.depth = 18  # same widths, so neck and heads have the same shapes
+    teacher = build_detector(teacher_cfg, 'teacher')
+    teacher.init_weights()
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    parts = ('neck', 'rpn_head', 'roi_head')
+    model = MODELS.build(dict(type='DistillationDetector', student=student_cfg,
+                              teacher=teacher_cfg, teacher_ckpt=ckpt,
+                              init_student_from_teacher=parts,
+                              distillers=dict(pkd=dict(type='PKD'))))
+    model.init_weights()  # what the Runner does: the copies must survive it
+    for part in parts:
+        student_state = model.student.get_submodule(part).state_dict()
+        for key, value in teacher.get_submodule(part).state_dict().items():
+            assert torch.equal(student_state[key], value), f'{part}.{key}'
+    assert not torch.equal(model.student.backbone.conv1.weight, teacher.backbone.conv1.weight)
+    default = MODELS.build(dict(type='DistillationDetector', student=student_cfg,
+                                teacher=teacher_cfg, teacher_ckpt=ckpt,
+                                distillers=dict(pkd=dict(type='PKD'))))
+    default.init_weights()  # off by default
+    assert not torch.equal(default.student.neck.fpn_convs[0].conv.weight,
+                           teacher.neck.fpn_convs[0].conv.weight)
+
+    small_student = Config.fromfile(osp.join(configs_dir, 'demo',
+                                             'faster-rcnn_student.py')).model
+    with pytest.raises(ValueError, match=r"'neck\.lateral_convs\.0\.conv\.weight' is "
+                                         r'\(64, 16, 1, 1\) in the student but '
+                                         r'\(128, 32, 1, 1\) in the teacher'):
+        MODELS.build(dict(type='DistillationDetector', student=small_student,
+                          teacher=teacher_cfg, init_student_from_teacher=['neck'],
+                          distillers=dict(pkd=dict(type='PKD'))))
+    with pytest.raises(ValueError, match="has no submodule 'bbox_head'"):
+        MODELS.build(dict(type='DistillationDetector', student=student_cfg,
+                          teacher=teacher_cfg, init_student_from_teacher=['bbox_head'],
+                          distillers=dict(pkd=dict(type='PKD'))))

@@ -10,7 +10,7 @@ import pytest
 
 from experiments import benchmark, cost, demo, overrides, regime, results
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _final_coco_metrics(work_dir):

@@ -1,39 +1,11 @@
-"""ABF and HCL against values computed independently here (small tensors, known weights)."""
+"""ABF against values computed independently here (small tensors, known weights)."""
 import math
 
 import pytest
 import torch
 
 from mmkd.models.layers import ABF
-from mmkd.models.losses import HCLLoss
 from mmkd.registry import MODELS
-
-
-# ----------------------------------------------------------------- independent references
-def mse(a, b):
-    return ((a - b) ** 2).sum().item() / a.numel()
-
-
-def adaptive_pool(x, size):
-    """Adaptive average pooling by its definition: bin i covers [floor(i*H/l), ceil((i+1)*H/l))."""
-    n, c, h, w = x.shape
-    out = torch.empty(n, c, size, size, dtype=x.dtype)
-    for i in range(size):
-        r0, r1 = (i * h) // size, -((-(i + 1) * h) // size)
-        for j in range(size):
-            c0, c1 = (j * w) // size, -((-(j + 1) * w) // size)
-            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(dim=(2, 3))
-    return out
-
-
-def hcl_reference(s, t, pool_sizes=(4, 2, 1)):
-    terms = [(1.0, mse(s, t))]
-    weight = 1.0
-    for size in pool_sizes:
-        if size < s.shape[2]:
-            weight /= 2
-            terms.append((weight, mse(adaptive_pool(s, size), adaptive_pool(t, size))))
-    return sum(w * v for w, v in terms) / sum(w for w, _ in terms)
 
 
 def conv1x1(x, weight, bias=None):
@@ -62,61 +34,6 @@ def nearest(x, size):
     return x[:, :, rows][:, :, :, cols]
 
 
-# ----------------------------------------------------------------------------- HCL tests
-def test_hcl_hand_computed_value():
-    # 2x2 maps: sizes 4 and 2 are skipped (>= H), only the 1x1 pool is used (weight 1/2).
-    s = torch.zeros(1, 1, 2, 2)
-    t = torch.tensor([[[[1., 3.], [5., 7.]]]])
-    # mse = (1 + 9 + 25 + 49) / 4 = 21; global means 0 vs 4 -> 16; (21 + 16/2) / 1.5
-    assert HCLLoss()([s], [t]).item() == pytest.approx(29 / 1.5)
-
-
-@pytest.mark.parametrize('size, used_weights', [
-    (8, [1, 1 / 2, 1 / 4, 1 / 8]),  # 4, 2, 1 all used
-    (4, [1, 1 / 2, 1 / 4]),         # 4 skipped: 2 gets 1/2, 1 gets 1/4
-    (2, [1, 1 / 2]),                # 4 and 2 skipped
-    (1, [1]),                       # plain MSE
-])
-def test_hcl_skips_sizes_and_normalises_weights(size, used_weights):
-    torch.manual_seed(0)
-    s, t = torch.randn(2, 3, size, size), torch.randn(2, 3, size, size)
-    pooled = [mse(s, t)] + [mse(adaptive_pool(s, l), adaptive_pool(t, l))
-                            for l in (4, 2, 1) if l < size]
-    assert len(pooled) == len(used_weights)
-    expected = sum(w * v for w, v in zip(used_weights, pooled)) / sum(used_weights)
-    assert HCLLoss()([s], [t]).item() == pytest.approx(expected, rel=1e-5)
-
-
-def test_hcl_uneven_sizes_levels_sum_and_loss_weight():
-    torch.manual_seed(1)
-    # FPN-like sizes that do not divide by the pool sizes (adaptive bins overlap).
-    shapes = [(2, 4, 13, 19), (2, 4, 7, 10), (2, 4, 4, 5), (2, 4, 2, 3)]
-    s = [torch.randn(*shape) for shape in shapes]
-    t = [torch.randn(*shape) for shape in shapes]
-    expected = 0.7 * sum(hcl_reference(a, b) for a, b in zip(s, t))
-    assert HCLLoss(loss_weight=0.7)(s, t).item() == pytest.approx(expected, rel=1e-5)
-
-
-def test_hcl_custom_pool_sizes_in_given_order():
-    torch.manual_seed(2)
-    s, t = torch.randn(1, 2, 6, 6), torch.randn(1, 2, 6, 6)
-    # (1, 3): 1 gets weight 1/2, 3 gets 1/4.
-    expected = (mse(s, t) + mse(adaptive_pool(s, 1), adaptive_pool(t, 1)) / 2
-                + mse(adaptive_pool(s, 3), adaptive_pool(t, 3)) / 4) / 1.75
-    loss = MODELS.build(dict(type='mmkd.HCLLoss', pool_sizes=(1, 3)))
-    assert loss([s], [t]).item() == pytest.approx(expected, rel=1e-5)
-
-
-def test_hcl_bad_input():
-    with pytest.raises(ValueError, match='pool_sizes must be positive ints'):
-        HCLLoss(pool_sizes=(4, 0))
-    with pytest.raises(ValueError, match='level 0 has student shape'):
-        HCLLoss()([torch.zeros(1, 2, 4, 4)], [torch.zeros(1, 3, 4, 4)])
-    with pytest.raises(ValueError, match='same non-zero number of levels'):
-        HCLLoss()([torch.zeros(1, 2, 4, 4)], [])
-
-
-# ----------------------------------------------------------------------------- ABF tests
 def _known_abf(fuse):
     torch.manual_seed(3)
     abf = ABF(in_channels=2, mid_channels=3, out_channels=4, fuse=fuse)

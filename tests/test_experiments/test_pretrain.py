@@ -16,7 +16,8 @@ from experiments.pretrain import (check_backbone_checkpoint, make_crop_dataset,
 from mmkd.config import build_detector
 from mmkd.data import make_shapes_dataset
 
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'demo')
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+                   'demo')
 STUDENT_PRETRAIN = osp.join(CONFIGS, 'pretrain', 'resnet18-quarter.py')
 TINY = {'train_cfg.max_iters': 2, 'train_dataloader.batch_size': 8,
         'val_dataloader.batch_size': 16}

@@ -12,8 +12,8 @@ from mmkd.models.recorder import FeatureLevel
 from mmkd.registry import MODELS
 from mmkd.testing import small_model, small_run_config
 
-from helpers import set_up
-from test_abf_hcl import hcl_reference
+from helpers import hcl_reference, set_up
+
 
 # config name -> (teacher, student, loss weight of the paper, METHODS.md)
 PAIRS = {
@@ -171,8 +171,8 @@ def test_config_trains_with_gradients_into_abfs_and_student(configs_dir, shapes_
     assert math.isfinite(logged) and logged > 0
 
 
-def test_only_abfs_trained_towards_fixed_teacher_lower_the_loss(configs_dir, shapes_data,
-                                                                 tmp_path):
+def test_only_abfs_trained_towards_fixed_teacher_lower_the_loss(
+        configs_dir, shapes_data, tmp_path):
     cfg = small_run_config(config_path(configs_dir, 'faster-rcnn_r101-r18_fpn_1x_coco'),
                            shapes_data, str(tmp_path), max_iters=1)
     cfg.default_hooks.checkpoint = None
