@@ -29,12 +29,13 @@ def requirements(wheel: str) -> dict:
 
 
 def repo_configs() -> set:
-    """Relative paths of the configs a distribution ships: all but configs/demo."""
+    """Relative paths of the files a distribution ships from configs/: the configs with
+    each folder's README.md and metafile.yml, all but configs/demo."""
     root = osp.join(ROOT, 'configs')
     paths = set()
     for folder, _, files in os.walk(root):
         for name in files:
-            if name.endswith('.py'):
+            if '__pycache__' not in folder and not name.endswith('.pyc'):
                 paths.add(osp.relpath(osp.join(folder, name), root))
     shipped = {p for p in paths if not p.startswith('demo' + os.sep)}
     assert shipped and len(shipped) < len(paths)

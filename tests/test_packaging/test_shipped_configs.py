@@ -55,7 +55,8 @@ def test_configs_command_lists_and_copies_installed_configs(installed_wheel, tmp
     listed = run_installed(installed_wheel, '-m', 'mmkd.configs', 'list', 'reviewkd/',
                            cwd=str(tmp_path)).stdout.split()
     shipped = osp.join(installed_wheel, 'mmkd', '.mim', 'configs', 'reviewkd')
-    assert sorted(listed) == sorted(f'mmkd::reviewkd/{name}' for name in os.listdir(shipped))
+    assert sorted(listed) == sorted(f'mmkd::reviewkd/{name}' for name in os.listdir(shipped)
+                                    if name.endswith('.py'))
     assert f'mmkd::{REVIEWKD}' in listed
 
     (tmp_path / 'configs').mkdir()
