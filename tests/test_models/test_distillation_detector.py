@@ -9,7 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmkd.config import build_detector
+from mmkd.config import build_detector, detector_config
+from mmkd.models import distillation_detector
 from mmkd.models.distillation_detector import DistillationDetector
 from mmkd.registry import MODELS
 from mmkd.testing import small_model, small_run_config
@@ -324,3 +325,24 @@ def test_init_student_from_teacher_copies_parts_and_survives_init_weights(config
         MODELS.build(dict(type='DistillationDetector', student=student_cfg,
                           teacher=teacher_cfg, init_student_from_teacher=['bbox_head'],
                           distillers=dict(pkd=dict(type='PKD'))))
+
+
+# ------------------------------------------------ a config's top-level data_preprocessor
+def test_the_top_level_data_preprocessor_fills_in_or_is_named_when_it_differs(
+        fitnet_cfg, shapes_data, tmp_path):
+    """A student without its own preprocessor takes the model-level one; a different one
+    is named in a warning while the student's own is used, as mmdet does."""
+    model_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path)).model
+    student = detector_config(model_cfg.student, 'student')
+    own = student.pop('data_preprocessor')
+    given = dict(copy.deepcopy(own), mean=[0., 0., 0.], std=[255., 255., 255.])
+    built = MODELS.build(dict(model_cfg, student=student, data_preprocessor=given))
+    assert built.data_preprocessor.std.flatten().tolist() == [255., 255., 255.]
+
+    with mock.patch.object(distillation_detector, 'print_log',
+                           wraps=distillation_detector.print_log) as log:
+        built = MODELS.build(dict(model_cfg, data_preprocessor=given))
+    assert built.data_preprocessor.std.flatten().tolist() == pytest.approx(own['std'])
+    warnings = [c.args[0] for c in log.call_args_list if 'data_preprocessor' in c.args[0]]
+    assert len(warnings) == 1 and "the student's is used" in warnings[0]
+    assert 'model.student.data_preprocessor' in warnings[0]
