@@ -9,7 +9,7 @@ trains on them, without the hooks that work on the config's own dataset.
 """
 import copy
 import itertools
-from typing import List, Optional, Union
+from typing import Iterator, List, Optional, Union
 
 from mmengine.config import Config, ConfigDict
 
@@ -142,17 +142,24 @@ def _cap_queries(cfg, num_queries: int) -> None:
     hundreds of queries configured (85 at 64 px on strides 8..64); the matching and the
     attention over queries also cost time on a CPU.
     """
-    if isinstance(cfg, dict):
+    for node in _config_dicts(cfg):
         for key in QUERY_COUNT_KEYS:
-            if isinstance(cfg.get(key), int):
-                cfg[key] = min(cfg[key], num_queries)
-        values = cfg.values()
+            if isinstance(node.get(key), int):
+                node[key] = min(node[key], num_queries)
+
+
+def _config_dicts(cfg) -> Iterator[dict]:
+    """Every dict of a config, at any depth (in dicts, lists and tuples), parents before
+    their children; a dict may be changed in place before its children are visited."""
+    if isinstance(cfg, dict):
+        yield cfg
+        children = list(cfg.values())
     elif isinstance(cfg, (list, tuple)):
-        values = cfg
+        children = cfg
     else:
         return
-    for value in values:
-        _cap_queries(value, num_queries)
+    for child in children:
+        yield from _config_dicts(child)
 
 
 def _as_list(value) -> list:
@@ -168,18 +175,11 @@ def _is_pretrained(init_cfg) -> bool:
 
 def _drop_pretrained(cfg) -> None:
     """Remove pretrained-weight loading from a model config, in place, at any depth."""
-    if isinstance(cfg, dict):
-        if _is_pretrained(cfg.get('init_cfg')):
-            del cfg['init_cfg']
-        if isinstance(cfg.get('pretrained'), str):
-            cfg['pretrained'] = None
-        values = cfg.values()
-    elif isinstance(cfg, (list, tuple)):
-        values = cfg
-    else:
-        return
-    for value in values:
-        _drop_pretrained(value)
+    for node in _config_dicts(cfg):
+        if _is_pretrained(node.get('init_cfg')):
+            del node['init_cfg']
+        if isinstance(node.get('pretrained'), str):
+            node['pretrained'] = None
 
 
 def small_model(model: dict, num_classes: int) -> ConfigDict:
@@ -220,15 +220,7 @@ def _trains_on_masks(cfg) -> bool:
     ``mask_head`` (Mask R-CNN's and cascades' RoI heads, SOLO, CondInst, YOLACT) or a
     ``loss_mask`` (RTMDet-Ins's dense head, MaskFormer and Mask2Former's panoptic head,
     every mask head's own loss). For a distillation config, student or teacher."""
-    if isinstance(cfg, dict):
-        if any(cfg.get(key) is not None for key in MASK_KEYS):
-            return True
-        values = cfg.values()
-    elif isinstance(cfg, (list, tuple)):
-        values = cfg
-    else:
-        return False
-    return any(_trains_on_masks(value) for value in values)
+    return any(node.get(key) is not None for node in _config_dicts(cfg) for key in MASK_KEYS)
 
 
 # Hooks that work on the dataset of their config, which a small run replaces.
