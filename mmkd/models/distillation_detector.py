@@ -1,4 +1,5 @@
 """The model users put in ``model = dict(type='mmkd.DistillationDetector', ...)``."""
+import contextlib
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -17,6 +18,9 @@ from .level_pairing import pair_levels_by_stride
 from .nonfinite import NonFiniteLossGuard
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
 from .reliability import warn_without_reliability_hooks
+
+# teacher_precision -> the dtype the teacher's forward autocasts to (None: no autocast).
+TEACHER_PRECISIONS = {'fp32': None, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 
 @MODELS.register_module()
@@ -56,6 +60,13 @@ class DistillationDetector(BaseModel):
             ``max_nonfinite_skips`` steps in a row were skipped (see
             :class:`~mmkd.models.nonfinite.NonFiniteLossGuard`).
         max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
+        teacher_precision: ``'fp32'`` (default), ``'fp16'`` or ``'bf16'``. With a half
+            precision, the teacher's forward (its backbone, or backbone + neck) runs under
+            ``torch.autocast`` of that dtype on the inputs' device, and the recorded
+            teacher features are cast back to float32 before the distillers get them, so
+            every loss computes in float32. Distillers that run teacher head parts
+            themselves (e.g. KD) run them in float32 on those features. ``'fp32'`` runs
+            the teacher without autocast.
         data_preprocessor: the student's data preprocessor when its own config names
             none. mmengine's Runner passes a config's top-level ``data_preprocessor``
             here (many mmdet configs, e.g. Mask2Former, YOLOv3, SSD, define one). As for
@@ -75,9 +86,11 @@ class DistillationDetector(BaseModel):
                  init_student_from_teacher: Sequence[str] = (),
                  nonfinite: str = 'stop',
                  max_nonfinite_skips: int = 10,
+                 teacher_precision: str = 'fp32',
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
+        self.teacher_autocast_dtype = self._teacher_autocast_dtype(teacher_precision)
         self.loss_guard = NonFiniteLossGuard(nonfinite, max_nonfinite_skips)
         if eval_model not in ('student', 'teacher'):
             raise ValueError(f"eval_model must be 'student' or 'teacher', got {eval_model!r}")
@@ -157,6 +170,14 @@ class DistillationDetector(BaseModel):
     def _freeze_teacher(self) -> None:
         self.teacher.requires_grad_(False)
         self.teacher.eval()
+
+    @staticmethod
+    def _teacher_autocast_dtype(precision: str) -> Optional[torch.dtype]:
+        """The dtype the teacher's forward autocasts to for ``teacher_precision``."""
+        if precision not in TEACHER_PRECISIONS:
+            raise ValueError(f'teacher_precision must be one of {tuple(TEACHER_PRECISIONS)}, '
+                             f'got {precision!r}.')
+        return TEACHER_PRECISIONS[precision]
 
     @staticmethod
     def _check_teacher_specs(specs) -> None:
@@ -286,15 +307,24 @@ class DistillationDetector(BaseModel):
         under ``no_grad`` and only when some distiller is active (``needed``).
         """
         if needed:
-            with torch.no_grad(), self.teacher_recorder.recording():
+            with torch.no_grad(), self.teacher_recorder.recording(), \
+                    self._teacher_autocast(inputs.device.type):
                 self.run_teacher(self.teacher_inputs(inputs, data_samples))
         return {}
 
+    def _teacher_autocast(self, device_type: str) -> contextlib.AbstractContextManager:
+        if self.teacher_autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device_type, dtype=self.teacher_autocast_dtype)
+
     def distiller_features(self, distiller: BaseDistiller
                            ) -> Tuple[List[Tensor], List[Tensor]]:
-        """The recorded (student, teacher) features ``distiller`` asked for."""
+        """The recorded (student, teacher) features ``distiller`` asked for; a half
+        precision teacher's in float32, so the losses compute as with a float32 one."""
         student_feats = [f for s in distiller.student_specs for f in self.student_recorder.get(s)]
         teacher_feats = [f for s in distiller.teacher_specs for f in self.teacher_recorder.get(s)]
+        if self.teacher_autocast_dtype is not None:
+            teacher_feats = [f.float() for f in teacher_feats]
         return student_feats, teacher_feats
 
     def _distiller_losses(self, distiller: BaseDistiller, factor: float,

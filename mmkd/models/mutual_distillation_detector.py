@@ -1,7 +1,8 @@
 """Online (mutual) distillation: teacher and student are trained together and each can
 learn from the other (deep mutual learning, Zhang et al., 2018)."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
+import torch
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType
 from torch import Tensor, nn
@@ -48,7 +49,9 @@ class MutualDistillationDetector(DistillationDetector):
     start from ``teacher_ckpt`` or from its config's initialisation (e.g. an ImageNet
     backbone). ``eval_model='teacher'`` evaluates the teacher.
 
-    Args: as :class:`DistillationDetector`.
+    Args: as :class:`DistillationDetector`, except ``teacher_precision``, which must be
+    ``'fp32'``: the teacher trains, so its precision is the optimizer wrapper's (e.g.
+    ``AmpOptimWrapper`` for mixed precision of both models).
     """
 
     distiller_options = ('direction', )
@@ -64,6 +67,17 @@ class MutualDistillationDetector(DistillationDetector):
 
     def _freeze_teacher(self) -> None:
         """Nothing to freeze: the teacher keeps the trainable flags its config gives."""
+
+    @staticmethod
+    def _teacher_autocast_dtype(precision: str) -> Optional[torch.dtype]:
+        """Always None: a half precision forward of a teacher that trains would be
+        mixed-precision training, which the optimizer wrapper owns."""
+        if precision != 'fp32':
+            raise ValueError(
+                "MutualDistillationDetector trains its teacher, so teacher_precision must be "
+                f"'fp32' (got {precision!r}). For mixed-precision training of both models, "
+                "use optim_wrapper=dict(type='AmpOptimWrapper', ...).")
+        return None
 
     @staticmethod
     def _check_teacher_specs(specs) -> None:

@@ -346,3 +346,109 @@ def test_the_top_level_data_preprocessor_fills_in_or_is_named_when_it_differs(
     warnings = [c.args[0] for c in log.call_args_list if 'data_preprocessor' in c.args[0]]
     assert len(warnings) == 1 and "the student's is used" in warnings[0]
     assert 'model.student.data_preprocessor' in warnings[0]
+
+
+# Unit roundoff u (half the gap between 1.0 and the next number) of the half types: bf16
+# keeps 8 significant bits, fp16 11.
+UNIT_ROUNDOFF = {'bf16': 2.0 ** -8, 'fp16': 2.0 ** -11}
+
+
+def _fitnet_inputs_and_loss(model, data):
+    """The teacher features FitNet receives in one ``loss`` call, whether the teacher ran
+    under autocast, and FitNet's loss."""
+    received, autocast = [], []
+    handles = [
+        model.distillers.fitnet.register_forward_pre_hook(
+            lambda module, args: received.extend(args[1])),
+        model.teacher.backbone.register_forward_pre_hook(
+            lambda module, args: autocast.append(torch.is_autocast_enabled('cpu')))]
+    try:
+        losses = model.loss(**data)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return received, autocast, losses
+
+
+@pytest.mark.parametrize('precision', ['bf16', 'fp16'])
+def test_half_precision_teacher_features_are_float32_and_close(precision, fitnet_cfg,
+                                                               shapes_data, tmp_path):
+    """Tolerance: autocast rounds each conv's input and weights to the half type (relative
+    error up to u each) and accumulates in float32, so every layer adds an error of order u
+    to its output. Over R101 + FPN these roundings are independent and largely cancel: the
+    feature maps' relative error (in norm) measures about 1.5u for both types. The bounds
+    u/4 < error < 4u also tell bf16 from fp16 (u differs by 8x). FitNet's MSE changes, to
+    first order, by 2<s - t, dt>/|s - t|^2 relative, at most twice the features' relative
+    error times |t|/|s - t|, which is below 1 for an untrained student: within 4u too."""
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path), image_size=64)
+    reference = build_model(fitnet_cfg.model)
+    reference.init_weights()
+    half = build_model(fitnet_cfg.model, teacher_precision=precision)
+    half.load_state_dict(reference.state_dict())
+    data = one_batch(reference, run_cfg)
+    expected_feats, expected_autocast, expected = _fitnet_inputs_and_loss(reference, data)
+    feats, autocast, losses = _fitnet_inputs_and_loss(half, data)
+
+    assert expected_autocast == [False] and autocast == [True]
+    unit_roundoff = UNIT_ROUNDOFF[precision]
+    assert len(feats) == len(expected_feats) == 5
+    for level, (got, want) in enumerate(zip(feats, expected_feats)):
+        assert got.dtype == torch.float32, level
+        error = ((got - want).norm() / want.norm()).item()
+        assert unit_roundoff / 4 < error < 4 * unit_roundoff, (level, error)
+    assert losses['distill_fitnet_loss'].dtype == torch.float32
+    torch.testing.assert_close(losses['distill_fitnet_loss'], expected['distill_fitnet_loss'],
+                               rtol=4 * unit_roundoff, atol=0)
+
+
+def test_bf16_teacher_training_leaves_teacher_unchanged(fitnet_cfg, shapes_data, tmp_path):
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path), image_size=64)
+    run_cfg.model.teacher_precision = 'bf16'
+    runner = Runner.from_cfg(run_cfg)
+    model = runner.model
+    model.init_weights()
+    teacher_before = teacher_state(model)
+    student_before = {k: v.clone() for k, v in model.student.state_dict().items()}
+    adapters_before = [p.clone() for p in model.distillers.parameters()]
+    runner.train()
+
+    for key, value in model.teacher.state_dict().items():  # weights and BN statistics
+        assert torch.equal(value, teacher_before[key]), key
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert not all(torch.equal(v, student_before[k]) for k, v in model.student.state_dict().items()
+                   if v.is_floating_point())
+    assert all(not torch.equal(a, b)
+               for a, b in zip(adapters_before, model.distillers.parameters()))
+
+
+def test_fp32_teacher_precision_is_the_default_step(fitnet_cfg, shapes_data, tmp_path):
+    run_cfg = small_run_config(fitnet_cfg, shapes_data, str(tmp_path), image_size=64)
+    default = build_model(fitnet_cfg.model)
+    default.init_weights()
+    fp32 = build_model(fitnet_cfg.model, teacher_precision='fp32')
+    fp32.load_state_dict(default.state_dict())
+    data = one_batch(default, run_cfg)
+    torch.manual_seed(0)  # the heads' samplers draw at random
+    expected_feats, _, expected = _fitnet_inputs_and_loss(default, data)
+    torch.manual_seed(0)
+    feats, autocast, losses = _fitnet_inputs_and_loss(fp32, data)
+
+    assert autocast == [False]
+    assert all(torch.equal(a, b) for a, b in zip(feats, expected_feats))
+    assert set(losses) == set(expected)
+    for key, value in losses.items():
+        assert all(torch.equal(a, b) for a, b in zip(
+            value if isinstance(value, list) else [value],
+            expected[key] if isinstance(value, list) else [expected[key]])), key
+
+
+def test_bad_teacher_precision_refused(fitnet_cfg):
+    with pytest.raises(ValueError, match=r"teacher_precision must be one of \('fp32', 'fp16', "
+                                         r"'bf16'\), got 'half'"):
+        build_model(fitnet_cfg.model, teacher_precision='half')
+    cfg = small_model(fitnet_cfg.model, 3)
+    cfg.pop('type')
+    with pytest.raises(ValueError, match="trains its teacher, so teacher_precision must be "
+                                         "'fp32' .*AmpOptimWrapper"):
+        MODELS.build(dict(type='mmkd.MutualDistillationDetector', teacher_precision='bf16',
+                          **cfg))
