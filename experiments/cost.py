@@ -176,8 +176,8 @@ def _run_case(case: dict) -> dict:
                   rss_peak_is_per_case=resettable)
     if distill:
         floor = statistics.median(times['student']) + statistics.median(times['teacher'])
-        paired = [s / (a + t) for s, a, t in zip(times['step'], times['student'],
-                                                  times['teacher'])]
+        paired = [s / (a + t)
+                  for s, a, t in zip(times['step'], times['student'], times['teacher'])]
         result.update(student_s=statistics.median(times['student']),
                       teacher_s=statistics.median(times['teacher']), floor_s=floor,
                       ratio=result['step_s'] / floor,
