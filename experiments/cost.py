@@ -43,25 +43,28 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _peak_rss_mb() -> float:
+def _proc_status_mb(key: str) -> Optional[float]:
+    """A memory figure of this process from /proc/self/status (``VmHWM``, ``VmRSS``), in
+    MB; None where the file or the key is missing."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
-                if line.startswith('VmHWM:'):
+                if line.startswith(f'{key}:'):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def _peak_rss_mb() -> float:
+    peak = _proc_status_mb('VmHWM')
+    if peak is not None:
+        return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def _rss_mb() -> Optional[float]:
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
+    return _proc_status_mb('VmRSS')
     return None
 
 
