@@ -82,22 +82,20 @@ class BCKD(DenseHeadDistiller):
         with torch.no_grad():
             teacher_boxes = decode_boxes(self.teacher_head, teacher_preds, targets.priors)
         classes = self.student_head.cls_out_channels
-        loss_cls = loss_box = None
+        # Zero, in the graph, when positive_levels_only leaves no level.
+        loss_cls = sum(score.sum() for score in student_scores) * 0.
+        loss_box = sum(pred.sum() for pred in student_preds) * 0.
         for level, pos in enumerate(targets.pos_masks):
             if self.positive_levels_only and not pos.any():
                 continue
             s_logits = prior_rows(student_scores[level], classes)
             t_logits = prior_rows(teacher_scores[level], classes)
             weight = targets.label_weights[level].reshape(-1)
-            level_cls = self.loss_cls(s_logits, t_logits, weight, avg_factor=targets.num_pos)
+            loss_cls = loss_cls + self.loss_cls(s_logits, t_logits, weight,
+                                                avg_factor=targets.num_pos)
             with torch.no_grad():
                 gap = (t_logits.sigmoid() - s_logits.sigmoid()).abs().max(dim=1)[0]
-            level_box = self.loss_box(student_boxes[level].reshape(-1, 4),
-                                      teacher_boxes[level].reshape(-1, 4), gap * weight,
-                                      avg_factor=targets.num_pos)
-            loss_cls = level_cls if loss_cls is None else loss_cls + level_cls
-            loss_box = level_box if loss_box is None else loss_box + level_box
-        if loss_cls is None:  # no level had a positive: zero, still in the graph
-            loss_cls = sum(score.sum() for score in student_scores) * 0.
-            loss_box = sum(pred.sum() for pred in student_preds) * 0.
+            loss_box = loss_box + self.loss_box(student_boxes[level].reshape(-1, 4),
+                                                teacher_boxes[level].reshape(-1, 4),
+                                                gap * weight, avg_factor=targets.num_pos)
         return dict(loss_cls=loss_cls, loss_box=loss_box)
