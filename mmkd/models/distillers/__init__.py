@@ -1,14 +1,16 @@
 from .base import BaseDistiller, DistillerContext
+from .bckd import BCKD
 from .cwd import CWD
 from .feature_distiller import FeatureDistiller
 from .fgd import FGD
 from .fgfi import FGFI
 from .fitnet import FitNet
 from .kd import KD
+from .ld import LD
 from .mgd import MGD
 from .pkd import PKD
 from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
-__all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'CWD', 'FGD', 'FGFI',
-           'FitNet', 'KD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
+__all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'BCKD', 'CWD', 'FGD', 'FGFI',
+           'FitNet', 'KD', 'LD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
