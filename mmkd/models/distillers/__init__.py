@@ -1,4 +1,5 @@
 from .base import BaseDistiller, DistillerContext
+from .crosskd import CrossKD
 from .cwd import CWD
 from .feature_distiller import FeatureDistiller
 from .fgd import FGD
@@ -10,5 +11,5 @@ from .pkd import PKD
 from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
-__all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'CWD', 'FGD', 'FGFI',
-           'FitNet', 'KD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
+__all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'CrossKD', 'CWD', 'FGD',
+           'FGFI', 'FitNet', 'KD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
