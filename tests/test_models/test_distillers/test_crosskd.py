@@ -11,11 +11,12 @@ from mmengine.structures import InstanceData
 from torch import nn
 
 from mmkd.config import detector_config
+from mmkd.models.distillation_detector import DistillationDetector
 from mmkd.models.distillers import CrossKD
 from mmkd.models.distillers.crosskd import match_statistics
-from mmkd.testing import small_run_config
+from mmkd.testing import small_model, small_run_config
 
-from helpers import FAMILIES, R18, build_model, levels, one_batch, set_up, train_one_step
+from helpers import FAMILIES, R18, levels, one_batch, set_up, train_one_step
 
 IMAGE = 64
 STRIDES = (8, 16, 32, 64, 128)
@@ -466,9 +467,13 @@ def test_crosskd_trains_a_detector_pair(shapes_data, tmp_path):
     predict captures nothing."""
     atss = detector_config(FAMILIES['atss'], 'student')
     atss.update(R18)
-    atss.bbox_head.stacked_convs = 2
-    model = build_model(dict(type='mmkd.DistillationDetector', student=atss, teacher=atss,
-                             distillers=dict(crosskd=dict(type='CrossKD', student_convs=1))))
+    cfg = small_model(dict(type='mmkd.DistillationDetector', student=atss, teacher=atss,
+                           distillers=dict(crosskd=dict(type='CrossKD', student_convs=1))), 3)
+    for detector in (cfg.student, cfg.teacher):  # a teacher conv after the cross point
+        detector.bbox_head.stacked_convs = 2
+    cfg.pop('type')
+    model = DistillationDetector(**cfg)
+    assert len(model.teacher.bbox_head.cls_convs) == 2
     model.train()
     cfg = small_run_config(FAMILIES['atss'], shapes_data, str(tmp_path), image_size=IMAGE)
     data = one_batch(model, cfg)
