@@ -1,5 +1,6 @@
 from .base import BaseDistiller, DistillerContext
 from .bckd import BCKD
+from .crosskd import CrossKD
 from .cwd import CWD
 from .feature_distiller import FeatureDistiller
 from .fgd import FGD
@@ -12,5 +13,5 @@ from .pkd import PKD
 from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
-__all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'BCKD', 'CWD', 'FGD', 'FGFI',
-           'FitNet', 'KD', 'LD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
+__all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'BCKD', 'CrossKD', 'CWD',
+           'FGD', 'FGFI', 'FitNet', 'KD', 'LD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
