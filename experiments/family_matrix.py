@@ -11,7 +11,9 @@ Each case ends in one of:
   step, a non-finite loss), a defect to fix.
 
 Writes ``family_matrix.json`` (every case with its message) and ``family_matrix.md``
-(the table, with the distinct refusal reasons as numbered notes).
+(the table, with the distinct refusal reasons as numbered notes). Cases already in the
+output folder's ``family_matrix.json`` are kept unless run again, so a new method or family
+is added by running only it.
 """
 import argparse
 import gc
@@ -43,6 +45,9 @@ METHODS: Dict[str, Callable[[Features], dict]] = {
     'FGD': lambda f: dict(type='FGD', student=f[0], teacher=f[1]),
     'FGFI': lambda f: dict(type='FGFI', student=f[0], teacher=f[1]),
     'KD': lambda f: dict(type='KD', teacher=f[1]),
+    'BCKD': lambda f: dict(type='BCKD'),
+    'LD': lambda f: dict(type='LD'),
+    'CrossKD': lambda f: dict(type='CrossKD'),
 }
 
 
@@ -129,21 +134,34 @@ def main(argv=None) -> None:
     init_default_scope('mmdet')
     os.makedirs(args.out_dir, exist_ok=True)
     started = time.time()
+    json_path = osp.join(args.out_dir, 'family_matrix.json')
     results: Dict[str, Dict[str, dict]] = {}
+    if osp.isfile(json_path):
+        with open(json_path) as f:
+            results = json.load(f)['results']
     with tempfile.TemporaryDirectory() as tmp:
         data = make_shapes_dataset(osp.join(tmp, 'data'), num_train=8, num_val=4,
                                    image_size=128, seed=0)
         for family in args.families:
-            results[family] = {}
             for method in args.methods:
+                case_started = time.time()
                 case = run_case(family, method, data, osp.join(tmp, family, method))
-                results[family][method] = case
+                case['seconds'] = round(time.time() - case_started, 1)
+                results.setdefault(family, {})[method] = case
                 print(f'{family:18s} {method:10s} {case["outcome"]:8s} '
                       f'{case["message"][:110]}', flush=True)
-    report = dict(machine=machine_info(), seconds=round(time.time() - started),
-                  command='python tools/family_matrix.py', results=results)
-    with open(osp.join(args.out_dir, 'family_matrix.json'), 'w') as f:
+                # saved after every case: an interrupted run keeps what it measured
+                _write(args.out_dir, results)
+    print(f'wrote {args.out_dir}/family_matrix.{{json,md}} in {time.time() - started:.0f} s')
+
+
+def _write(out_dir: str, results: Dict[str, Dict[str, dict]]) -> None:
+    """family_matrix.json and .md, families and methods in their table order."""
+    families = [f for f in ALL_FAMILIES if f in results]
+    results = {family: results[family] for family in families}
+    methods = [m for m in METHODS if any(m in cases for cases in results.values())]
+    report = dict(machine=machine_info(), command='python tools/family_matrix.py', results=results)
+    with open(osp.join(out_dir, 'family_matrix.json'), 'w') as f:
         json.dump(report, f, indent=1)
-    with open(osp.join(args.out_dir, 'family_matrix.md'), 'w') as f:
-        f.write(matrix_markdown(results, args.methods))
-    print(f'wrote {args.out_dir}/family_matrix.{{json,md}} in {report["seconds"]} s')
+    with open(osp.join(out_dir, 'family_matrix.md'), 'w') as f:
+        f.write(matrix_markdown(results, methods))
