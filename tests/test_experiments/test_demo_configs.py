@@ -14,7 +14,7 @@ def test_retinanet_demo_configs_train_one_step(configs_dir, shapes_data, tmp_pat
     method's distillers, gathered in one model of the demo pair, train a step."""
     demo = osp.join(configs_dir, 'demo')
     distillers = {}
-    methods = ('reviewkd', 'fgfi', 'fitnet', 'kd', 'fgd', 'pkd', 'bckd')
+    methods = ('reviewkd', 'fgfi', 'fitnet', 'kd', 'fgd', 'pkd', 'bckd', 'crosskd')
     assert set(methods) == set(demo_methods('retinanet', demo)) - {'baseline'}
     for method in methods:
         config = Config.fromfile(osp.join(demo, f'retinanet_{method}.py'))
