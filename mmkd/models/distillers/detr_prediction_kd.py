@@ -101,7 +101,8 @@ class DETRPredictionKD(BaseDistiller):
                              f'{LAYER_PAIRINGS}, got {layer_pairing!r}')
         if num_random_points is not None and num_random_points < 0:
             raise ValueError(f'num_random_points must be >= 0, got {num_random_points}')
-        self.num_random_points = num_random_points
+        self.random_points_option = num_random_points
+        self.num_random_points = 0  # resolved in setup()
         self.layer_pairing = layer_pairing
         self.loss_cls = MODELS.build(loss_cls or DEFAULT_LOSS_CLS)
         self.loss_bbox = MODELS.build(loss_bbox or DEFAULT_LOSS_BBOX)
@@ -141,10 +142,11 @@ class DETRPredictionKD(BaseDistiller):
                     f'DETRPredictionKD: plain Deformable DETRs decode the teacher\'s query '
                     f'embeddings, which need the same width; the student has '
                     f'{student.embed_dims}, the teacher {teacher.embed_dims}.')
-            if self.num_random_points:
+            if self.random_points_option:
                 raise ValueError(
                     'DETRPredictionKD: plain Deformable DETRs (no as_two_stage) cannot place '
                     'queries at random boxes; set num_random_points=0 or leave it out.')
+        self.num_random_points = self.random_points_option
         if self.num_random_points is None:
             self.num_random_points = student.num_queries if self.with_boxes else 0
         self.student_specs = [FeatureSpec('neck'), FeatureSpec('encoder')]
