@@ -2,6 +2,7 @@ from .base import BaseDistiller, DistillerContext
 from .bckd import BCKD
 from .crosskd import CrossKD
 from .cwd import CWD
+from .detr_prediction_kd import DETRPredictionKD
 from .feature_distiller import FeatureDistiller
 from .fgd import FGD
 from .fgfi import FGFI
@@ -14,4 +15,5 @@ from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
 __all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'BCKD', 'CrossKD', 'CWD',
-           'FGD', 'FGFI', 'FitNet', 'KD', 'LD', 'MGD', 'PKD', 'ReverseDistiller', 'ReviewKD']
+           'DETRPredictionKD', 'FGD', 'FGFI', 'FitNet', 'KD', 'LD', 'MGD', 'PKD',
+           'ReverseDistiller', 'ReviewKD']
