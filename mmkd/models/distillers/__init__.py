@@ -9,11 +9,12 @@ from .fgfi import FGFI
 from .fitnet import FitNet
 from .kd import KD
 from .ld import LD
+from .mask_kd import MaskKD
 from .mgd import MGD
 from .pkd import PKD
 from .reverse import ReverseDistiller
 from .reviewkd import ReviewKD
 
 __all__ = ['BaseDistiller', 'DistillerContext', 'FeatureDistiller', 'BCKD', 'CrossKD', 'CWD',
-           'DETRPredictionKD', 'FGD', 'FGFI', 'FitNet', 'KD', 'LD', 'MGD', 'PKD',
+           'DETRPredictionKD', 'FGD', 'FGFI', 'FitNet', 'KD', 'LD', 'MaskKD', 'MGD', 'PKD',
            'ReverseDistiller', 'ReviewKD']

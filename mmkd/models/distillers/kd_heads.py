@@ -1,4 +1,5 @@
-"""What KD's two parts (:mod:`.kd_roi`, :mod:`.kd_dense`) check alike on a pair of heads."""
+"""What KD's two parts (:mod:`.kd_roi`, :mod:`.kd_dense`) and MaskKD check alike on a pair of
+heads; ``method`` names the distiller in the errors."""
 from typing import List, Optional, Sequence
 
 from ..recorder import FeatureLevel
@@ -7,12 +8,12 @@ from ..recorder import FeatureLevel
 FEATURE_DISTILLERS = "Use a feature distiller on 'neck' instead (FitNet, ReviewKD, FGFI)."
 
 
-def check_same_classes(student_head, teacher_head, what: str) -> None:
+def check_same_classes(student_head, teacher_head, what: str, method: str = 'KD') -> None:
     """Both classifiers score the same ``num_classes``."""
     s_classes, t_classes = student_head.num_classes, teacher_head.num_classes
     if s_classes != t_classes:
         raise ValueError(
-            f'KD: the student {what} has {s_classes} classes but the teacher has '
+            f'{method}: the student {what} has {s_classes} classes but the teacher has '
             f'{t_classes}; logits can only be distilled between the same classes.')
 
 
