@@ -48,6 +48,8 @@ METHODS: Dict[str, Callable[[Features], dict]] = {
     'BCKD': lambda f: dict(type='BCKD'),
     'LD': lambda f: dict(type='LD'),
     'CrossKD': lambda f: dict(type='CrossKD'),
+    'DETRPredictionKD': lambda f: dict(type='DETRPredictionKD'),
+    'MaskKD': lambda f: dict(type='MaskKD'),
 }
 
 
