@@ -47,7 +47,8 @@ METHODS: Dict[str, Callable[[Features], dict]] = {
     'KD': lambda f: dict(type='KD', teacher=f[1]),
     'BCKD': lambda f: dict(type='BCKD'),
     'LD': lambda f: dict(type='LD'),
-    'CrossKD': lambda f: dict(type='CrossKD'),
+    # small_run_config keeps one stacked conv per head branch: the cross point after it
+    'CrossKD': lambda f: dict(type='CrossKD', student_convs=1),
     'DETRPredictionKD': lambda f: dict(type='DETRPredictionKD'),
     'MaskKD': lambda f: dict(type='MaskKD'),
 }
@@ -100,8 +101,10 @@ def _describe(error: Exception) -> str:
 
 
 def matrix_markdown(results: Dict[str, Dict[str, dict]], methods: List[str]) -> str:
-    """The family x method table; refusals and failures numbered by distinct reason."""
-    notes: Dict[str, int] = {}
+    """The family x method table. Refusals and failures are numbered by reason: a method's
+    messages that open alike (they differ in the detectors they name) share a note, which
+    quotes the first and lists the families."""
+    notes: Dict[tuple, dict] = {}
     rows = []
     for family, cases in results.items():
         row = [family]
@@ -112,12 +115,16 @@ def matrix_markdown(results: Dict[str, Dict[str, dict]], methods: List[str]) -> 
             elif case['outcome'] == 'trains':
                 row.append('trains')
             else:
-                reason = ' '.join(case['message'].split())
-                number = notes.setdefault(reason, len(notes) + 1)
-                row.append(f"{case['outcome']} ({number})")
+                message = ' '.join(case['message'].split())
+                key = (method, case['outcome'], ' '.join(message.split()[:6]))
+                note = notes.setdefault(key, dict(number=len(notes) + 1, message=message,
+                                                  families=[]))
+                note['families'].append(family)
+                row.append(f"{case['outcome']} ({note['number']})")
         rows.append(row)
     table = markdown_table(['family'] + methods, rows)
-    reasons = '\n'.join(f'{n}. {reason}' for reason, n in notes.items())
+    reasons = '\n'.join(f"{n['number']}. {n['message']} ({', '.join(n['families'])})"
+                        for n in notes.values())
     return f'{table}\n\n{reasons}\n' if reasons else table + '\n'
 
 
