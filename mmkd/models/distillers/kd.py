@@ -23,6 +23,7 @@ The RoI and cascade part is :mod:`.kd_roi`, the dense part :mod:`.kd_dense`.
 from typing import Dict, List, Optional, Sequence, Union
 
 from mmdet.models.detectors import DetectionTransformer
+from mmdet.models.roi_heads import SparseRoIHead
 from mmdet.structures import OptSampleList
 from mmdet.utils import OptConfigType
 from torch import Tensor, nn
@@ -34,12 +35,18 @@ from .kd_heads import FEATURE_DISTILLERS, check_teacher_levels
 from .kd_roi import RoILogits
 
 _HEAD_NAMES = {'roi': 'a single-stage RoI head', 'cascade': 'a cascade RoI head',
-               'dense': 'a dense head', None: 'no box head KD can use'}
+               'dense': 'a dense head',
+               'query': 'a query-based RoI head, whose box head reads per-query proposal '
+                        'features that another detector does not have',
+               None: 'no box head KD can use'}
 
 
 def head_kind(detector: nn.Module) -> Optional[str]:
-    """``'roi'``, ``'cascade'`` or ``'dense'``: where the detector's class logits are."""
+    """``'roi'``, ``'cascade'``, ``'dense'`` or ``'query'`` (Sparse R-CNN, QueryInst):
+    where the detector's class logits are."""
     roi_head = getattr(detector, 'roi_head', None)
+    if isinstance(roi_head, SparseRoIHead):
+        return 'query'
     if roi_head is not None and getattr(roi_head, 'bbox_head', None) is not None:
         return 'cascade' if isinstance(roi_head.bbox_head, nn.ModuleList) else 'roi'
     head = getattr(detector, 'bbox_head', None)
@@ -109,7 +116,7 @@ class KD(BaseDistiller):
     def _common_head_kind(student: nn.Module, teacher: nn.Module) -> str:
         """The kind of head both detectors have (see :func:`head_kind`)."""
         kinds = head_kind(student), head_kind(teacher)
-        if None in kinds or ('dense' in kinds and kinds[0] != kinds[1]):
+        if None in kinds or 'query' in kinds or ('dense' in kinds and kinds[0] != kinds[1]):
             roi = [role for role, kind in zip(('student', 'teacher'), kinds)
                    if kind in ('roi', 'cascade')]
             detrs = any(isinstance(d, DetectionTransformer) for d in (student, teacher))

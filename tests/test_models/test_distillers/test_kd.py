@@ -183,7 +183,9 @@ def test_kd_errors_name_the_problem(shapes_data, tmp_path):
     small = {k: small_detector(detector_config(v, k), 3) for k, v in
              dict(retina=retina, fcos=fcos, atss=FAMILIES['atss'],
                   faster='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-                  cascade=FAMILIES['cascade-rcnn']).items()}
+                  cascade=FAMILIES['cascade-rcnn'],
+                  sparse=dict(cfg_path='mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py',
+                              **R18)).items()}
 
     def build(student_name, teacher_name, **kd):
         return MODELS.build(dict(type='mmkd.DistillationDetector', student=small[student_name],
@@ -198,6 +200,8 @@ def test_kd_errors_name_the_problem(shapes_data, tmp_path):
         build('faster', 'retina')
     with pytest.raises(ValueError, match='single-stage RoI head and the teacher a cascade'):
         build('faster', 'cascade')
+    with pytest.raises(ValueError, match=r'SparseRCNN\) has a query-based RoI head.*FitNet'):
+        build('sparse', 'sparse')  # its DIIHead needs the queries' proposal features
     with pytest.raises(ValueError, match='sigmoid classifier.*BinaryKDLoss, not KDLoss'):
         build('retina', 'retina', loss=dict(type='KDLoss'))
     with pytest.raises(ValueError, match=r'stages \[3\]'):
