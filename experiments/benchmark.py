@@ -1,11 +1,16 @@
 """Training-step cost of the distillation methods: time per iteration, its ratio to the
-floor (student-only step + teacher backbone/neck forward without grad) and peak memory.
+floor (student-only step + teacher backbone/neck forward without grad), peak memory and
+the number of operators a step dispatches.
 
 Modes:
     cost     every method on every detector family of the pair, at one input size and
              batch size (default 256 px, batch 2).
     scaling  the same measurements at several input sizes (at the default batch) and
              batch sizes (at the default size), Faster R-CNN by default.
+    batch    every method at one input size and each of several batch sizes (--batches):
+             a method whose own work is batched keeps its share of the step, and its
+             operator count, flat as the batch grows; per-image Python loops show as
+             operators growing with the batch.
 
 For each case a fresh process (:mod:`.cost`) builds the distillation model from the
 repository's configs (default pair R101 -> R18: ``configs/<method>/<detector>_r101-r18_
@@ -18,6 +23,17 @@ costs nothing beyond running the teacher's features. Warm-up schedules of the di
 are skipped (the loss is measured at full weight). Peak memory: the process's peak RSS
 while the case ran (Linux VmHWM, reset per case) on the CPU; ``torch.cuda.max_memory_
 allocated`` on a GPU.
+
+Operators: the aten operators one step dispatches, counted with ``torch.profiler`` on the
+CPU trace after the timed iterations (forward, backward and the optimizer's update; see
+:func:`.cost.count_aten_ops`). ``ops over student`` is the step's count minus the student-only
+step's, ``ops over floor`` also minus the teacher forward's: the distillers' own operators.
+Counts do not depend on the machine's load; each operator is at least one kernel launch on
+a GPU, so they are a GPU-independent proxy for launch overhead.
+
+``--amp`` measures mixed-precision steps (``AmpOptimWrapper`` on CUDA, bfloat16 autocast on
+the CPU, see :mod:`.cost`); ``--teacher-precision`` sets the distillation model's
+``teacher_precision``.
 """
 import argparse
 import json
@@ -26,7 +42,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from . import ROOT
 from .catalog import (BASELINE, demo_detectors, demo_methods, repository_baseline,
@@ -93,6 +109,7 @@ def results_table(results: List[dict], cuda: bool) -> str:
               'teacher fwd (s)', 'ratio to floor', 'peak RSS (MB)']
     if cuda:
         header.append('CUDA max alloc (MB)')
+    header += ['ops/step', 'ops over student', 'ops over floor']
     rows = []
     for r in results:
         row = [r['detector'], r['method'], str(r['image_size']), str(r['batch_size']),
@@ -100,36 +117,54 @@ def results_table(results: List[dict], cuda: bool) -> str:
                number(r['ratio'], 2), number(r['peak_rss_mb'], 0)]
         if cuda:
             row.append(number(r.get('cuda_max_allocated_mb'), 0))
+        row += [count(r.get(key)) for key in ('step_ops', 'extra_ops', 'distill_ops')]
         rows.append(row)
     return markdown_table(header, rows)
+
+
+def count(value: Optional[int]) -> str:
+    return '—' if value is None else str(value)
+
+
+def precision(amp: bool, teacher_precision: Optional[str], device: str) -> str:
+    """How the steps ran, e.g. 'fp32' or 'AMP (bf16 autocast), teacher fp16'."""
+    text = ('AMP (' + ('fp16 autocast, loss scaling' if device == 'cuda' else 'bf16 autocast')
+            + ')') if amp else 'fp32'
+    return text + (f', teacher {teacher_precision}' if teacher_precision else '')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog='tools/benchmark.py',
                                      description=__doc__.split('\n')[0])
-    parser.add_argument('mode', nargs='?', default='cost', choices=('cost', 'scaling'))
+    parser.add_argument('mode', nargs='?', default='cost', choices=('cost', 'scaling', 'batch'))
     parser.add_argument('--detectors', nargs='+',
                         help="detector families or their prefixes, e.g. faster mask (default: "
                         "every family of the pair (cost), faster (scaling))")
     parser.add_argument('--methods', nargs='+',
                         help="default: 'none' and every method with a config for the pair "
-                        "(cost); the methods without 'none' (scaling; none has no ratio)")
+                        "(cost, batch); the methods without 'none' (scaling)")
     parser.add_argument('--pair', default=DEFAULT_PAIR,
                         help="teacher-student pair of configs/_base_/pairs/ (r101-r18, "
                         "r101-r50, r50-mv2, ...); 'demo' uses configs/demo/ (small "
                         'from-scratch models)')
     parser.add_argument('--image-size', type=int, default=256,
-                        help='square input size of the cost mode')
+                        help='square input size of the cost and batch modes')
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--sizes', type=int, nargs='+', default=[128, 256, 384],
                         help='input sizes of the scaling mode (at --batch-size)')
     parser.add_argument('--batches', type=int, nargs='+', default=[1, 2, 4],
-                        help='batch sizes of the scaling mode (at --image-size)')
+                        help='batch sizes of the scaling and batch modes (at --image-size)')
     parser.add_argument('--iters', type=int, default=5, help='measured iterations')
     parser.add_argument('--warmup', type=int, default=2, help='unmeasured first iterations')
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
     parser.add_argument('--device', choices=('cpu', 'cuda'),
                         help='default: cuda when available, else cpu')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: AmpOptimWrapper (fp16) on CUDA, bf16 autocast '
+                        'on the CPU')
+    parser.add_argument('--teacher-precision', choices=('fp32', 'fp16', 'bf16'),
+                        help="the distillation model's teacher_precision (default: the "
+                        "config's)")
     parser.add_argument('--out', help='JSON file (default: work_dirs/benchmark/<mode>.json)')
     args = parser.parse_args(argv)
     for name in ('image_size', 'batch_size', 'iters', 'threads'):
@@ -156,6 +191,8 @@ def plan(args) -> List[dict]:
         raise SystemExit('--device cuda: no CUDA device is available.')
     if args.mode == 'cost':
         settings = [(args.image_size, args.batch_size)]
+    elif args.mode == 'batch':
+        settings = [(args.image_size, b) for b in sorted(set(args.batches))]
     else:
         settings = [(s, args.batch_size) for s in sorted(args.sizes)]
         settings += [(args.image_size, b) for b in sorted(args.batches)
@@ -163,7 +200,7 @@ def plan(args) -> List[dict]:
     cases = []
     for detector in args.detectors:
         configs = pair_configs(detector, args.pair)
-        methods = args.methods or [m for m in configs if args.mode == 'cost' or m != NONE]
+        methods = args.methods or [m for m in configs if args.mode != 'scaling' or m != NONE]
         unknown = [m for m in methods if m not in configs]
         if unknown:
             raise SystemExit(f"No config for {', '.join(unknown)} on {detector} with the "
@@ -173,7 +210,8 @@ def plan(args) -> List[dict]:
                 cases.append(dict(detector=detector, method=method, pair=args.pair,
                                   config=configs[method], image_size=size, batch_size=batch,
                                   iters=args.iters, warmup=args.warmup, threads=args.threads,
-                                  device=device))
+                                  device=device, amp=args.amp,
+                                  teacher_precision=args.teacher_precision))
     return cases
 
 
@@ -190,14 +228,17 @@ def main(argv=None) -> dict:
         result = run_in_subprocess(case, env)
         results.append(result)
         ratio = '' if result['ratio'] is None else f", ratio {result['ratio']:.2f}"
-        print(f"step {result['step_s']:.3f} s{ratio}, peak RSS {result['peak_rss_mb']:.0f} MB",
-              flush=True)
+        ops = '' if result['distill_ops'] is None else \
+            f", {result['distill_ops']} ops over floor"
+        print(f"step {result['step_s']:.3f} s{ratio}, peak RSS {result['peak_rss_mb']:.0f} MB"
+              f"{ops}", flush=True)
     device = cases[0]['device'] if cases else 'cpu'
     table = results_table(results, device == 'cuda')
     command = 'python tools/benchmark.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
     output = dict(mode=args.mode, command=command.strip(),
                   machine=machine_info(args.threads, device), pair=args.pair,
-                  iters=args.iters, warmup=args.warmup, results=results,
+                  iters=args.iters, warmup=args.warmup, amp=args.amp,
+                  teacher_precision=args.teacher_precision, results=results,
                   seconds=round(time.perf_counter() - started, 1))
     out = args.out or osp.join(ROOT, 'work_dirs', 'benchmark', f'{args.mode}.json')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -205,8 +246,10 @@ def main(argv=None) -> dict:
         json.dump(output, f, indent=2)
     with open(osp.splitext(out)[0] + '.md', 'w') as f:
         f.write(f"Command: `{output['command']}`\n\nMachine: {output['machine']['cpu']}, "
-                f"{output['machine']['threads']} thread(s), device {device}\n\n{table}\n")
+                f"{output['machine']['threads']} thread(s), device {device}\n\nPrecision: "
+                f"{precision(args.amp, args.teacher_precision, device)}\n\n{table}\n")
     print('\n' + table + '\n')
     print(f"Median of {args.iters} iterations after {args.warmup} warm-up; ratio = step / "
-          f"(student step + teacher backbone+neck forward). Written: {out}")
+          f"(student step + teacher backbone+neck forward); ops: aten operators of one step. "
+          f"Precision: {precision(args.amp, args.teacher_precision, device)}. Written: {out}")
     return output

@@ -6,7 +6,17 @@ A case builds the model from its config with random weights (no downloads), prep
 one batch of generated images once, and times, per iteration: ``step`` (``model.loss``
 with the teacher + backward + SGD step), ``student`` (the student alone, same update) and
 ``teacher`` (the teacher's backbone+neck forward under ``no_grad``, as the model runs it).
+After the timed iterations it counts the aten operators each of the three dispatches
+(:func:`count_aten_ops`): a measure of launch overhead that depends neither on the
+machine's speed nor on its load.
+
+``amp`` runs the steps in mixed precision as ``--amp`` trains: mmengine's
+``AmpOptimWrapper`` (float16 autocast, dynamic loss scaling) on CUDA; on the CPU, which
+that wrapper refuses, bfloat16 autocast (float32's range: no loss scaling). The teacher's
+forward runs under the same autocast, and under ``teacher_precision``'s where the config
+sets it.
 """
+import contextlib
 import copy
 import json
 import os.path as osp
@@ -15,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from mmkd.config import detector_config, is_distillation_config
 
@@ -65,7 +75,43 @@ def _peak_rss_mb() -> float:
 
 def _rss_mb() -> Optional[float]:
     return _proc_status_mb('VmRSS')
-    return None
+
+
+def count_aten_ops(fn: Callable[[], object]) -> int:
+    """The aten operators one call of ``fn`` dispatches, forward and backward: the
+    outermost ``aten::`` calls of the profiler's CPU trace (operators that an operator
+    calls inside itself are not counted again). Run it after a warm-up: the first backward
+    creates the ``.grad`` tensors with other operators than the later ones."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    count = 0
+    for event in prof.events():
+        if not event.name.startswith('aten::'):
+            continue
+        parent = event.cpu_parent
+        while parent is not None and not parent.name.startswith('aten::'):
+            parent = parent.cpu_parent
+        count += parent is None
+    return count
+
+
+def mixed_precision_wrapper(optimizer, device_type: str):
+    """The optimizer wrapper of a mixed-precision step on ``device_type``: mmengine's
+    ``AmpOptimWrapper`` on CUDA, a bfloat16 autocast wrapper on the CPU."""
+    import torch
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    if device_type == 'cuda':
+        return AmpOptimWrapper(optimizer=optimizer)
+
+    class CPUAutocastOptimWrapper(OptimWrapper):
+        @contextlib.contextmanager
+        def optim_context(self, model):
+            with super().optim_context(model), \
+                    torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+                yield
+
+    return CPUAutocastOptimWrapper(optimizer)
 
 
 def make_batch(model, image_size: int, batch_size: int, with_mask: bool, data_dir: str):
@@ -123,14 +169,19 @@ def _run_case(case: dict) -> dict:
     device = torch.device(case['device'])
     cuda = device.type == 'cuda'
     cfg = Config.fromfile(case['config'])
+    if case.get('teacher_precision') and is_distillation_config(cfg.model):
+        cfg.model.teacher_precision = case['teacher_precision']
     model = MODELS.build(_drop_downloads(cfg.model)).to(device)
     model.train()
     distill = hasattr(model, 'distillers')
     student = model.student if distill else model
     with_mask = student.roi_head.with_mask if hasattr(student, 'roi_head') else False
+    # foreach: one update for all parameters, as torch does by default on CUDA, so the
+    # operator counts do not depend on the device
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4,
-                                momentum=0.9)
-    optim_wrapper = OptimWrapper(optimizer)
+                                momentum=0.9, foreach=True)
+    optim_wrapper = (mixed_precision_wrapper(optimizer, device.type) if case.get('amp')
+                     else OptimWrapper(optimizer))
     with tempfile.TemporaryDirectory() as tmp:
         inputs, data_samples = make_batch(model, case['image_size'], case['batch_size'],
                                           with_mask, tmp)
@@ -149,15 +200,21 @@ def _run_case(case: dict) -> dict:
         return time.perf_counter() - start
 
     def full_step():
-        loss, _ = model.parse_losses(model.loss(inputs, data_samples))
-        optim_wrapper.update_params(loss)
+        with optim_wrapper.optim_context(model):
+            losses = model.loss(inputs, data_samples)
+        optim_wrapper.update_params(model.parse_losses(losses)[0])
 
     def student_step():
-        loss, _ = model.parse_losses(student.loss(inputs, data_samples))
-        optim_wrapper.update_params(loss)
+        with optim_wrapper.optim_context(model):
+            losses = student.loss(inputs, data_samples)
+        optim_wrapper.update_params(model.parse_losses(losses)[0])
+
+    teacher_dtype = getattr(model, 'teacher_autocast_dtype', None)
 
     def teacher_forward():
-        with torch.no_grad():
+        with torch.no_grad(), optim_wrapper.optim_context(model), (
+                torch.autocast(device.type, dtype=teacher_dtype) if teacher_dtype
+                else contextlib.nullcontext()):
             model.run_teacher(model.teacher_inputs(inputs, data_samples))
 
     idle_rss = _rss_mb()
@@ -190,6 +247,25 @@ def _run_case(case: dict) -> dict:
         result.update(student_s=result['step_s'], teacher_s=None, floor_s=None, ratio=None)
     if cuda:
         result['cuda_max_allocated_mb'] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    # Each count starts from the same weights and random state, so the student's part of
+    # the full step takes the same data-dependent branches (proposals, sampled RoIs) as
+    # the student-only step, and the difference is the distillation's own operators.
+    state = copy.deepcopy(model.state_dict())
+
+    def ops_of(fn) -> int:
+        model.load_state_dict(state)
+        torch.manual_seed(0)
+        return count_aten_ops(fn)
+
+    result['step_ops'] = ops_of(full_step)
+    if distill:
+        result.update(student_ops=ops_of(student_step), teacher_ops=ops_of(teacher_forward))
+        result.update(extra_ops=result['step_ops'] - result['student_ops'],
+                      distill_ops=result['step_ops'] - result['student_ops']
+                      - result['teacher_ops'])
+    else:
+        result.update(student_ops=result['step_ops'], teacher_ops=None, extra_ops=None,
+                      distill_ops=None)
     return result
 
 
