@@ -80,8 +80,9 @@ class ImitationLoss(nn.Module):
         weights = None if weight is None else [
             None if w is None else w.broadcast_to(m.shape)[m] for _, m, w in levels]
         if reduction == 'mean' and avg_factor is None:
-            num_pos = sum(int(m.sum()) for _, m, _ in levels)
-            loss = weight_reduce_levels(selected, weights, 'sum', None) / max(num_pos, 1)
+            # a tensor: counting on the host would wait for the device at every level
+            num_pos = sum(m.sum() for _, m, _ in levels)
+            loss = weight_reduce_levels(selected, weights, 'sum', None) / num_pos.clamp(min=1)
         else:
             loss = weight_reduce_levels(selected, weights, reduction, avg_factor)
         return self.loss_weight * loss
