@@ -10,6 +10,9 @@ After the timed iterations it counts the aten operators each of the three dispat
 (:func:`count_aten_ops`): a measure of launch overhead that depends neither on the
 machine's speed nor on its load.
 
+``floor_every`` (default 1) times the floor (student step and teacher forward) only at
+every that many measured iterations, to shorten long runs on a quiet machine.
+
 ``amp`` runs the steps in mixed precision as ``--amp`` trains: mmengine's
 ``AmpOptimWrapper`` (float16 autocast, dynamic loss scaling) on CUDA; on the CPU, which
 that wrapper refuses, bfloat16 autocast (float32's range: no loss scaling). The teacher's
@@ -25,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmkd.config import detector_config, is_distillation_config
 
@@ -114,18 +117,30 @@ def mixed_precision_wrapper(optimizer, device_type: str):
     return CPUAutocastOptimWrapper(optimizer)
 
 
-def make_batch(model, image_size: int, batch_size: int, with_mask: bool, data_dir: str):
-    """One preprocessed training batch of generated images (reused by every step)."""
+def input_size(image_size: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    """(width, height) of an input size given as one side (square) or as (width, height)."""
+    if isinstance(image_size, int):
+        return image_size, image_size
+    width, height = image_size
+    return int(width), int(height)
+
+
+def make_batch(model, image_size: Union[int, Sequence[int]], batch_size: int, with_mask: bool,
+               data_dir: str):
+    """One preprocessed training batch of generated images (reused by every step), of
+    ``image_size`` (one side, or (width, height): square images resized to it)."""
     from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
 
     from mmkd.data import make_shapes_dataset
-    data = make_shapes_dataset(osp.join(data_dir, f'shapes_{image_size}'), num_train=batch_size,
-                               num_val=1, image_size=image_size, seed=0)
+    width, height = input_size(image_size)
+    side = min(width, height)
+    data = make_shapes_dataset(osp.join(data_dir, f'shapes_{side}'), num_train=batch_size,
+                               num_val=1, image_size=side, seed=0)
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations', with_bbox=True, with_mask=with_mask),
-        dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
+        dict(type='Resize', scale=(width, height), keep_ratio=False),
         dict(type='PackDetInputs'),
     ]
     dataset = DATASETS.build(dict(
@@ -222,9 +237,11 @@ def _run_case(case: dict) -> dict:
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     times: Dict[str, List[float]] = dict(step=[], student=[], teacher=[])
+    floor_every = case.get('floor_every') or 1
     for i in range(case['warmup'] + case['iters']):
         sample = dict(step=timed(full_step))
-        if distill:  # interleaved, so load changes on the machine hit all three alike
+        # interleaved, so load changes on the machine hit all three alike
+        if distill and (i < case['warmup'] or (i - case['warmup']) % floor_every == 0):
             sample['student'] = timed(student_step)
             sample['teacher'] = timed(teacher_forward)
         if i >= case['warmup']:
@@ -236,8 +253,8 @@ def _run_case(case: dict) -> dict:
                   rss_peak_is_per_case=resettable)
     if distill:
         floor = statistics.median(times['student']) + statistics.median(times['teacher'])
-        paired = [s / (a + t)
-                  for s, a, t in zip(times['step'], times['student'], times['teacher'])]
+        paired = [s / (a + t) for s, a, t in zip(times['step'][::floor_every],
+                                                 times['student'], times['teacher'])]
         result.update(student_s=statistics.median(times['student']),
                       teacher_s=statistics.median(times['teacher']), floor_s=floor,
                       ratio=result['step_s'] / floor,
