@@ -281,7 +281,13 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     out = args.out or osp.join(ROOT, 'work_dirs', 'benchmark', f'{args.mode}.json')
-    results = []
+    device = cases[0]['device'] if cases else 'cpu'
+    command = 'python tools/benchmark.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
+    output = dict(mode=args.mode, command=command.strip(),
+                  machine=machine_info(args.threads, device), pair=args.pair,
+                  iters=args.iters, warmup=args.warmup, amp=args.amp,
+                  teacher_precision=args.teacher_precision, results=[], seconds=0.)
+    table = write_outputs(output, out, args, device)
     for index, case in enumerate(cases, start=1):
         print(f"[{index}/{len(cases)}] {case['detector']} {case['method']:<8} "
               f"{size_text(case['image_size'])} px, batch {case['batch_size']} ...", end=' ',
@@ -293,22 +299,32 @@ def main(argv=None) -> dict:
                 result = run_in_process(case)
             else:
                 result = run_in_subprocess(case, env)
+            print(throughput.summary(result) if args.mode == 'train' else case_summary(result),
+                  flush=True)
         except Exception as error:  # reported in the table; the other cases still run
-            results.append(dict(case, error=f'{type(error).__name__}: {error}'))
+            result = dict(case, error=f'{type(error).__name__}: {error}')
             print(f'FAILED\n{error}', flush=True)
-            continue
-        results.append(result)
-        print(throughput.summary(result) if args.mode == 'train' else case_summary(result),
-              flush=True)
-    device = cases[0]['device'] if cases else 'cpu'
+        output['results'].append(result)
+        output['seconds'] = round(time.perf_counter() - started, 1)
+        # after every case, so that a run cut short keeps what it measured
+        table = write_outputs(output, out, args, device)
+    print('\n' + table + '\n')
+    what = (throughput.DESCRIPTION if args.mode == 'train' else
+            'ratio = step / (student step + teacher backbone+neck forward); ops: aten '
+            'operators of one step')
+    print(f"Median of {args.iters} iterations after {args.warmup} warm-up; {what}. "
+          f"Precision: {precision(args.amp, args.teacher_precision, device)}. Written: {out}")
+    failed = [r for r in output['results'] if 'error' in r]
+    if failed:
+        print(f"{len(failed)} of {len(output['results'])} case(s) failed (see the table).")
+    return output
+
+
+def write_outputs(output: dict, out: str, args, device: str) -> str:
+    """Write the JSON and the markdown table (beside it, ``.md``); returns the table."""
+    results = output['results']
     table = (throughput.results_table(results) if args.mode == 'train'
              else results_table(results, device == 'cuda'))
-    command = 'python tools/benchmark.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
-    output = dict(mode=args.mode, command=command.strip(),
-                  machine=machine_info(args.threads, device), pair=args.pair,
-                  iters=args.iters, warmup=args.warmup, amp=args.amp,
-                  teacher_precision=args.teacher_precision, results=results,
-                  seconds=round(time.perf_counter() - started, 1))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:
         json.dump(output, f, indent=2)
@@ -316,16 +332,7 @@ def main(argv=None) -> dict:
         f.write(f"Command: `{output['command']}`\n\nMachine: {output['machine']['cpu']}, "
                 f"{output['machine']['threads']} thread(s), device {device}\n\nPrecision: "
                 f"{precision(args.amp, args.teacher_precision, device)}\n\n{table}\n")
-    print('\n' + table + '\n')
-    what = (throughput.DESCRIPTION if args.mode == 'train' else
-            'ratio = step / (student step + teacher backbone+neck forward); ops: aten '
-            'operators of one step')
-    print(f"Median of {args.iters} iterations after {args.warmup} warm-up; {what}. "
-          f"Precision: {precision(args.amp, args.teacher_precision, device)}. Written: {out}")
-    failed = [r for r in results if 'error' in r]
-    if failed:
-        print(f'{len(failed)} of {len(results)} case(s) failed (see the table).')
-    return output
+    return table
 
 
 def case_summary(result: dict) -> str:
