@@ -14,8 +14,9 @@ class MultiLevelLoss(nn.Module):
         loss = loss_weight * sum_l reduce(weight_l * level_loss(s_l, t_l))
 
     Subclasses define :meth:`level_loss` (and :meth:`align` where the levels may differ
-    in shape); their docstrings give the unreduced shape that ``weight`` refers to. Both
-    get each level in float32 (see :func:`~.utils.full_precision`).
+    in shape); their docstrings give the unreduced shape that ``weight`` refers to. They
+    get the levels in float32 where these come in half precision (see
+    :func:`~.utils.full_precision`).
 
     Args:
         loss_weight: multiplier of the summed loss.
