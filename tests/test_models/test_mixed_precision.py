@@ -13,6 +13,7 @@ from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmengine.runner import Runner
 
 from mmkd.engine import NonFiniteError
+from mmkd.models.nonfinite import NonFiniteLossGuard
 from mmkd.registry import MODELS
 from mmkd.testing import small_run_config
 
@@ -210,9 +211,20 @@ def cpu_amp_wrapper(monkeypatch):
     return make
 
 
+@pytest.fixture(scope='module')
+def fitnet_pair(configs_dir, shapes_data, tmp_path_factory):
+    model, batch = retinanet_pair(configs_dir, shapes_data, tmp_path_factory.mktemp('fitnet'),
+                                  dict(fitnet=METHODS[0][1]))
+    return model, batch, copy.deepcopy(model.state_dict())
+
+
 @pytest.fixture
-def fitnet_retinanet(configs_dir, shapes_data, tmp_path):
-    return retinanet_pair(configs_dir, shapes_data, tmp_path, dict(fitnet=METHODS[0][1]))
+def fitnet_retinanet(fitnet_pair):
+    """The FitNet RetinaNet pair at its initial weights, with a fresh guard."""
+    model, batch, state = fitnet_pair
+    model.load_state_dict(state)
+    model.loss_guard = NonFiniteLossGuard()
+    return model, batch
 
 
 @pytest.mark.parametrize('nonfinite', ['stop', 'skip'])
@@ -223,7 +235,7 @@ def test_a_gradient_overflow_is_the_loss_scalers_to_skip(nonfinite, cpu_amp_wrap
     unscaled), the scaler skips the update and lowers its scale, and the next step
     trains; in 'skip' mode the guard counts no skipped step of its own."""
     model, batch = fitnet_retinanet
-    model.loss_guard.mode = nonfinite
+    model.loss_guard = NonFiniteLossGuard(nonfinite)
     wrapper = cpu_amp_wrapper(model, init_scale=1024., backoff_factor=0.25)
     weight = model.student.neck.fpn_convs[0].conv.weight
     overflow = weight.register_hook(lambda grad: grad * float('inf'))
@@ -242,9 +254,10 @@ def test_a_gradient_overflow_is_the_loss_scalers_to_skip(nonfinite, cpu_amp_wrap
     assert not torch.equal(weight, before['student.neck.fpn_convs.0.conv.weight'])
 
 
-def test_a_nan_loss_still_stops_under_the_loss_scaler(cpu_amp_wrapper, fitnet_retinanet):
+def test_a_nan_loss_still_stops_under_the_loss_scaler(cpu_amp_wrapper, fitnet_retinanet,
+                                                      monkeypatch):
     model, batch = fitnet_retinanet
-    model.distillers.fitnet.loss.loss_weight = float('nan')
+    monkeypatch.setattr(model.distillers.fitnet.loss, 'loss_weight', float('nan'))
     wrapper = cpu_amp_wrapper(model)
     before = copy.deepcopy(model.state_dict())
     with pytest.raises(NonFiniteError, match=r'Non-finite loss at iteration \d+: loss=nan, '
