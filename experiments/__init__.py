@@ -5,7 +5,8 @@ and ``tools/pretrain_backbone.py`` are its command lines); not part of the insta
 * :mod:`.catalog`   detector families and methods, found from the configs present;
 * :mod:`.settings`  what the demo sets beyond its configs (data, pretrained regime);
 * :mod:`.data`      the generated shapes dataset, or a user's COCO-format folder;
-* :mod:`.overrides` config changes: schedule length, dataset paths and classes;
+* :mod:`.overrides` config changes: schedule length, automatic loss weights, dataset
+                    paths and classes;
 * :mod:`.stages`    one ``tools/train.py`` run per stage, in a subprocess, cached;
 * :mod:`.logs`      what a finished run logged (COCO metrics, loss curves, timing);
 * :mod:`.results`   statistics over seeds, the markdown table and report;

@@ -11,7 +11,9 @@ Stages (each one ``python tools/train.py CONFIG`` in a subprocess):
    from ImageNet weights), cached;
 3. the teacher (a larger model trained 3x longer), reused when the work dir holds it;
 4. for every seed: the student baseline and the student with each method, same
-   iterations; each run ends with mmdet's COCO evaluation on the val split.
+   iterations, with the configs' loss weights or automatic ones (``--weights``;
+   automatic by default on a user's dataset); each run ends with mmdet's COCO
+   evaluation on the val split.
 
 Then one table (box AP, AP50, AP75, mask AP for Mask R-CNN, gain over the baseline and
 the share of the teacher-student gap closed) is printed and written to ``results.json``
@@ -36,7 +38,8 @@ from .regime import (PRETRAINING_FIELDS, SUFFIX, compare_regimes, pretrain_backb
 from .data import coco_folder, make_shapes_data, shapes_settings
 from .errors import InputValueError
 from .machine import hide_pkg_resources_warning, machine_info, subprocess_env
-from .overrides import data_root_options, schedule_options, write_dataset_config
+from .overrides import (auto_weight_options, data_root_options, schedule_options,
+                        write_dataset_config)
 from .plots import plot_ap, plot_losses
 from .report import duration
 from .results import describe_model, detector_title, results_markdown, results_table, summarize
@@ -44,6 +47,8 @@ from .stages import Stage, run_stage
 
 DEFAULT_DETECTOR = 'faster-rcnn'
 DEFAULT_METHODS = ('baseline', 'reviewkd', 'fgfi')  # those the detector has
+# --weights: the configs' loss weights, automatic ones (model.loss_balance), or both.
+WEIGHTS = ('config', 'auto', 'both')
 # Iterations of the quick profile (the configs' own values are the full profile's).
 QUICK = dict(teacher_iters=200, student_iters=80)
 
@@ -90,6 +95,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'settings are in the work dir (the teacher is still reused)')
     parser.add_argument('--retrain-teacher', action='store_true', help='retrain the teacher too')
     parser.add_argument('--verbose', action='store_true', help="show the Runner's full logs")
+    parser.add_argument('--weights', choices=WEIGHTS,
+                        help="the distillation losses' weights: 'config' as the configs set "
+                        "them, 'auto' balanced from the run itself (model.loss_balance: each "
+                        'distiller scaled to a fixed ratio of the detection loss over a '
+                        "warm-up, then frozen), 'both' one run of each, on one table "
+                        "(default: 'auto' with --dataset, else 'config')")
     parser.add_argument('--vary', nargs='+', default=[], metavar='METHOD:KEY=V1,V2',
                         help="train a method once per value of one of its config keys, "
                         'e.g. reviewkd:model.distillers.reviewkd.loss.loss_weight=0.2,0.6,1.2 '
@@ -138,6 +149,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                      '--student-iters')
     explicit = [args.train_ann, args.val_ann, args.train_img, args.val_img]
     args.own_data = bool(args.dataset or any(explicit))
+    if args.weights is None:
+        args.weights = 'auto' if args.own_data else 'config'
     if args.own_data:
         shapes_only = [f'--{n.replace("_", "-")}' for n in ('data_root', 'num_train', 'num_val',
                                                             'data_seed')
@@ -276,7 +289,7 @@ def main(argv=None) -> dict:
         f'teacher ({describe_model(teacher_cfg.model)})', teacher_iters)
     if backbones:
         start_from_pretrained(teacher_stage, backbones['teacher'], 'model.backbone')
-    runs = method_runs(methods, args.vary, catalog)
+    runs = method_runs(methods, args.vary, catalog, args.weights)
     student_stages = []
     for seed in args.seeds:
         for name, run in runs.items():
@@ -284,6 +297,8 @@ def main(argv=None) -> dict:
             options = common + schedule_options(cfg, student_iters, args.log_interval)
             if backbones:
                 options += pretrained_regime_options(cfg, configs[run.method])
+            if run.auto_weights:
+                options += auto_weight_options(cfg, student_iters)
             options += [f'randomness.seed={seed}', *run.options]
             student_stages.append((name, seed, Stage(
                 run.method, configs[run.method],
@@ -320,7 +335,7 @@ def main(argv=None) -> dict:
                     student=describe_model(student_cfg.model)),
         settings=dict(teacher_iters=teacher_iters, student_iters=student_iters,
                       batch_size=args.batch_size or student_cfg.train_dataloader.batch_size,
-                      data=data, quick=args.quick,
+                      data=data, quick=args.quick, weights=args.weights,
                       vary={m: dict(key=k, values=v) for m, (k, v) in args.vary.items()},
                       pretraining={role: {k: record[k] for k in PRETRAINING_FIELDS}
                                    for role, record in backbones.items()}),
@@ -349,24 +364,32 @@ class MethodRun(NamedTuple):
     folder: str         # of its runs in the work dir: <detector>_<folder>/seed<N>
     label: str
     options: List[str]  # --cfg-options on top of the demo's
+    auto_weights: bool = False  # with model.loss_balance (see auto_weight_options)
 
 
 def method_runs(methods: List[str], vary: Dict[str, Tuple[str, List[str]]],
-                catalog: Dict[str, Method]) -> Dict[str, MethodRun]:
+                catalog: Dict[str, Method], weights: str = 'config') -> Dict[str, MethodRun]:
     """Name -> run: one per method, or one per value of a ``--vary`` key of the method
-    (named ``'reviewkd:loss_weight=0.6'``, labelled ``'+ ReviewKD, loss_weight=0.6'``)."""
+    (named ``'reviewkd:loss_weight=0.6'``, labelled ``'+ ReviewKD, loss_weight=0.6'``);
+    with ``weights`` ``'auto'`` the distillation methods' runs balance their losses
+    (named ``'reviewkd:auto'``, labelled ``'+ ReviewKD, auto weights'``, in folders
+    ``<method>_auto``), with ``'both'`` each has a run of each kind."""
+    modes = dict(config=(False, ), auto=(True, ), both=(False, True))[weights]
     runs = {}
     for method in methods:
-        folder = 'student' if method == BASELINE else method
-        if method not in vary:
-            runs[method] = MethodRun(method, folder, catalog[method].label, [])
-            continue
-        key, values = vary[method]
-        leaf = key.rsplit('.', 1)[-1]
-        for value in values:
-            runs[f'{method}:{leaf}={value}'] = MethodRun(
-                method, f'{folder}_{leaf}{value}', f'{catalog[method].label}, {leaf}={value}',
-                [f'{key}={value}'])
+        for auto in (False, ) if method == BASELINE else modes:
+            name = f'{method}:auto' if auto else method
+            folder = ('student' if method == BASELINE else method) + ('_auto' if auto else '')
+            label = catalog[method].label + (', auto weights' if auto else '')
+            if method not in vary:
+                runs[name] = MethodRun(method, folder, label, [], auto)
+                continue
+            key, values = vary[method]
+            leaf = key.rsplit('.', 1)[-1]
+            for value in values:
+                runs[f'{name}:{leaf}={value}'] = MethodRun(
+                    method, f'{folder}_{leaf}{value}', f'{label}, {leaf}={value}',
+                    [f'{key}={value}'], auto)
     return runs
 
 

@@ -50,15 +50,17 @@ def last_checkpoint(work_dir: str) -> Optional[str]:
 
 
 def read_run(work_dir: str) -> dict:
-    """``dict(metrics, curves, checkpoint, sec_per_iter)`` of the run in ``work_dir``:
+    """``dict(metrics, curves, checkpoint, sec_per_iter, scales)`` of the run in ``work_dir``:
     metrics of its final evaluation (percent), per logged iteration the summed detection
-    (``loss_*``) and distillation (``distill_*``) losses, the median time per iteration."""
+    (``loss_*``) and distillation (``distill_*loss*``) losses, the median time per
+    iteration, and the last logged scale of each distiller with ``loss_balance``
+    (``{name: scale}``, empty without)."""
     runs = sorted(d for d in os.listdir(work_dir)
                   if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
     if not runs:
         raise FileNotFoundError(f'No vis_data/scalars.json under {work_dir}: the run did not '
                                 'log (see its train.log).')
-    metrics, curves, times = None, dict(iter=[], detection=[], distill=[]), []
+    metrics, curves, times, scales = None, dict(iter=[], detection=[], distill=[]), [], {}
     with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
         for line in f:
             row = json.loads(line)
@@ -69,12 +71,14 @@ def read_run(work_dir: str) -> dict:
                 curves['detection'].append(sum(v for k, v in row.items()
                                                if k.startswith('loss_')))
                 curves['distill'].append(sum(v for k, v in row.items()
-                                             if k.startswith('distill_')))
+                                             if k.startswith('distill_') and 'loss' in k))
                 times.append(row['time'])
+                scales = {k[len('distill_'):-len('_scale')]: v for k, v in row.items()
+                          if k.startswith('distill_') and k.endswith('_scale')}
     if metrics is None:
         metrics = _empty_result_metrics(work_dir, osp.join(work_dir, runs[-1]))
     return dict(metrics=ap_metrics(metrics), curves=curves, checkpoint=last_checkpoint(work_dir),
-                sec_per_iter=statistics.median(times) if times else None)
+                sec_per_iter=statistics.median(times) if times else None, scales=scales)
 
 
 EMPTY_RESULTS = 'The testing results of the whole dataset is empty.'  # mmdet's CocoMetric

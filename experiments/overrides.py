@@ -1,5 +1,5 @@
-"""Changes the demo makes to its configs: the schedule length and the data (as
-``--cfg-options`` of tools/train.py), or a user's dataset (as a config file written
+"""Changes the demo makes to its configs: the schedule length, automatic loss weights and
+the data (as ``--cfg-options`` of tools/train.py), or a user's dataset (as a config file written
 to the work dir, since class names do not survive ``--cfg-options`` parsing)."""
 import os.path as osp
 from typing import List, Optional
@@ -7,8 +7,10 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from mmkd.config import detector_config, is_distillation_config
+from mmkd.models.loss_balance import DEFAULT_RATIO
 from . import ROOT
 from .data import CocoFolder
+from .settings import AUTO_WEIGHTS
 
 
 def schedule_options(cfg: Config, iters: int, log_interval: Optional[int]) -> List[str]:
@@ -33,6 +35,18 @@ def schedule_options(cfg: Config, iters: int, log_interval: Optional[int]) -> Li
         options += [f'default_hooks.logger.interval={log_interval}',
                     f'log_processor.window_size={log_interval}']
     return options
+
+
+def auto_weight_options(cfg: Config, iters: int) -> List[str]:
+    """Options that balance the losses of a demo distillation config of ``iters``
+    iterations automatically (``model.loss_balance``, see :data:`.settings.AUTO_WEIGHTS`):
+    loss_balance's default ratio, its warm-up scaled from the configs' schedule to
+    ``iters``. None for a config without distillers."""
+    if not is_distillation_config(cfg.model):
+        return []
+    warmup = max(1, round(AUTO_WEIGHTS['warmup_iters'] * iters / cfg.train_cfg.max_iters))
+    return [f'model.loss_balance.ratio={DEFAULT_RATIO}',
+            f'model.loss_balance.warmup_iters={warmup}']
 
 
 def data_root_options(data_root: str) -> List[str]:

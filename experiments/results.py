@@ -23,6 +23,8 @@ def summarize(teacher: dict, students: Dict[str, Dict[int, dict]], kinds: List[s
                      per_seed={str(s): runs[s]['metrics'] for s in seeds},
                      seconds={str(s): runs[s]['seconds'] for s in seeds},
                      sec_per_iter={str(s): runs[s]['sec_per_iter'] for s in seeds})
+        if any(runs[s].get('scales') for s in seeds):  # loss_balance: the frozen scales
+            entry['loss_scales'] = {str(s): runs[s]['scales'] for s in seeds}
         for kind in kinds:
             for metric in METRICS:
                 key = f'{kind}_{metric}'

@@ -30,6 +30,13 @@ PRETRAINED_REGIME = {
     'faster-rcnn_reviewkd.py': {'model.distillers.reviewkd.loss.loss_weight': 9.6},
 }
 
+# tools/demo.py --weights auto (the default with --dataset, whose user has no tuning split):
+# the loss_balance every distillation config of configs/demo/ gets, as --cfg-options.
+# Each distiller is scaled to loss_balance's default ratio of the detection loss,
+# measured over the first 50 steps at which its loss is on (the length of the demo's LR
+# warm-up), then frozen; the warm-up scales with --iters like the distillers' own.
+AUTO_WEIGHTS = dict(warmup_iters=50)
+
 # The configs of configs/demo/ whose backbone a config of configs/demo/pretrain/ pretrains
 # (same depth and width): tools/demo.py --pretrained starts their stages from its
 # checkpoint, and the pretraining checks that the checkpoint loads into each of them.

@@ -36,9 +36,11 @@ def configs_dir():
 
 @pytest.fixture(scope='session')
 def resumed(shapes_data, tmp_path_factory):
-    """tools/train.py: 6 iterations straight, and 4 + --resume to 6 (deterministic CPU)."""
+    """tools/train.py: 6 iterations straight, and 4 + --resume to 6 (deterministic CPU).
+    The losses are balanced over 5 steps (loss_balance), so the resume falls in the
+    middle of that warm-up."""
     tmp = tmp_path_factory.mktemp('resume')
-    cfg = fitnet_config(shapes_data, tmp, max_iters=6)
+    cfg = fitnet_config(shapes_data, tmp, max_iters=6, loss_balance=dict(warmup_iters=5))
     cfg.randomness = dict(seed=0, deterministic=True)
     config = dump(cfg, tmp / 'cfg.py')
     run_tool('tools/train.py', config, '--work-dir', str(tmp / 'straight'))

@@ -6,8 +6,9 @@ Usage:
     python tools/demo.py [--quick] [--detector faster-rcnn|mask-rcnn|...] [--mask]
                          [--methods baseline reviewkd fgfi ... | all] [--seeds 0 1 2]
                          [--iters N] [--work-dir DIR] [--threads N] [--pretrained]
-                         [--vary METHOD:KEY=V1,V2 ...]
+                         [--weights config|auto|both] [--vary METHOD:KEY=V1,V2 ...]
     python tools/demo.py --dataset DIR [--iters N] ...   # your COCO-format data
+                                                         # (automatic loss weights)
 """
 import os.path as osp
 import sys

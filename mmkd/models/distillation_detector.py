@@ -15,6 +15,7 @@ from ..config import DetectorConfig, build_detector, detector_config
 from ..registry import MODELS
 from .distillers import BaseDistiller, DistillerContext
 from .level_pairing import pair_levels_by_stride
+from .loss_balance import build_loss_balance, total_loss
 from .nonfinite import NonFiniteLossGuard
 from .recorder import FeatureLevel, FeatureRecorder, get_submodule, probe_feature_levels
 from .reliability import warn_without_reliability_hooks
@@ -60,6 +61,16 @@ class DistillationDetector(BaseModel):
             ``max_nonfinite_skips`` steps in a row were skipped (see
             :class:`~mmkd.models.nonfinite.NonFiniteLossGuard`).
         max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
+        loss_balance: automatic loss weights, e.g. ``dict(ratio=1.0, warmup_iters=100)``
+            (both optional; None, the default, keeps the configured weights). Each
+            distiller's losses are multiplied by a scale measured over its first
+            ``warmup_iters`` steps with a non-zero loss (steps its schedule keeps it off
+            do not count): the ratio of means ``ratio * sum(L_task) / sum(L_distill)``,
+            ``L_task`` the detection loss of the model the distiller trains and
+            ``L_distill`` its losses as configured (loss weights included) before the
+            schedule's ramp, clamped to [1e-3, 1e3]; then frozen. The scale is logged as
+            ``distill_<name>_scale`` and saved in checkpoints (see
+            :mod:`~mmkd.models.loss_balance`).
         teacher_precision: ``'fp32'`` (default), ``'fp16'`` or ``'bf16'``. With a half
             precision, the teacher's forward (its backbone, or backbone + neck) runs under
             ``torch.autocast`` of that dtype on the inputs' device, and the recorded
@@ -90,6 +101,7 @@ class DistillationDetector(BaseModel):
                  nonfinite: str = 'stop',
                  max_nonfinite_skips: int = 10,
                  teacher_precision: str = 'fp32',
+                 loss_balance: Optional[dict] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
@@ -116,6 +128,7 @@ class DistillationDetector(BaseModel):
 
         self.distillers = torch.nn.ModuleDict(
             {name: self._build_distiller(name, cfg) for name, cfg in distillers.items()})
+        self.loss_balance = build_loss_balance(loss_balance, list(self.distillers))
         self._check_teacher_specs([s for d in self.distillers.values() for s in d.teacher_specs])
         self.student_recorder, self.teacher_recorder = connect_distillers(
             self.distillers.values(), self.student, self.teacher)
@@ -291,12 +304,17 @@ class DistillationDetector(BaseModel):
                    for name, d in self.distillers.items()}
         try:
             with self.student_recorder.recording():
-                losses = self.student.loss(inputs, data_samples)
-            losses.update(self.teacher_loss_step(inputs, data_samples, any(factors.values())))
+                student_losses = self.student.loss(inputs, data_samples)
+            teacher_losses = self.teacher_loss_step(inputs, data_samples,
+                                                    any(factors.values()))
+            losses = {**student_losses, **teacher_losses}
             for name, distiller in self.distillers.items():
-                losses.update({f'distill_{name}_{key}': value for key, value
-                               in self._distiller_losses(distiller, factors[name],
-                                                         data_samples).items()})
+                distill = self._distiller_losses(name, distiller, factors[name], data_samples,
+                                                 student_losses, teacher_losses)
+                losses.update({f'distill_{name}_{key}': value for key, value in distill.items()})
+                if self.loss_balance is not None:
+                    # logged, not summed into the total loss: the key has no 'loss'
+                    losses[f'distill_{name}_scale'] = self.loss_balance[name].scale.float()
         finally:
             self.student_recorder.clear()
             self.teacher_recorder.clear()
@@ -330,11 +348,26 @@ class DistillationDetector(BaseModel):
             teacher_feats = [f.float() for f in teacher_feats]
         return student_feats, teacher_feats
 
-    def _distiller_losses(self, distiller: BaseDistiller, factor: float,
-                          data_samples: SampleList) -> Dict[str, Tensor]:
+    def learner_task_loss(self, distiller: BaseDistiller, student_losses: Dict[str, Tensor],
+                          teacher_losses: Dict[str, Tensor]) -> Tensor:
+        """The detection loss of the model ``distiller`` trains (for ``loss_balance``): the
+        student's here; a host whose teacher also learns picks by direction."""
+        return total_loss(student_losses)
+
+    def _distiller_losses(self, name: str, distiller: BaseDistiller, factor: float,
+                          data_samples: SampleList, student_losses: Dict[str, Tensor],
+                          teacher_losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The distiller's losses times its schedule factor and, with ``loss_balance``, its
+        scale, which measures the losses before the factor: a warm-up ramp stays a ramp."""
         if factor == 0:
             return distiller.zero_losses()
         losses = distiller(*self.distiller_features(distiller), data_samples)
+        if self.loss_balance is not None:
+            balance = self.loss_balance[name]
+            balance.update(self.learner_task_loss(distiller, student_losses, teacher_losses),
+                           total_loss(losses))
+            losses = {key: value * balance.scale.to(value.dtype)
+                      for key, value in losses.items()}
         return {key: value * factor for key, value in losses.items()}
 
     def run_teacher(self, inputs: Tensor) -> None:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from ..registry import MODELS
 from .distillation_detector import DistillationDetector
 from .distillers import BaseDistiller, ReverseDistiller
+from .loss_balance import total_loss
 
 DIRECTIONS = ('student<-teacher', 'teacher<-student')
 
@@ -48,6 +49,9 @@ class MutualDistillationDetector(DistillationDetector):
     Both models are in the checkpoints (``student.*``, ``teacher.*``); the teacher may
     start from ``teacher_ckpt`` or from its config's initialisation (e.g. an ImageNet
     backbone). ``eval_model='teacher'`` evaluates the teacher.
+
+    With ``loss_balance``, a ``'teacher<-student'`` entry is balanced against the
+    teacher's detection loss (the model it trains), the others against the student's.
 
     Args: as :class:`DistillationDetector`, except ``teacher_precision``, which must be
     ``'fp32'``: the teacher trains, so its precision is the optimizer wrapper's (e.g.
@@ -102,6 +106,14 @@ class MutualDistillationDetector(DistillationDetector):
         if isinstance(distiller, ReverseDistiller):
             return _detach(student_feats), teacher_feats
         return student_feats, _detach(teacher_feats)
+
+    def learner_task_loss(self, distiller: BaseDistiller, student_losses: Dict[str, Tensor],
+                          teacher_losses: Dict[str, Tensor]) -> Tensor:
+        """The teacher's detection loss for a ``'teacher<-student'`` entry, else the
+        student's: each balanced loss is matched to the model it trains."""
+        if isinstance(distiller, ReverseDistiller):
+            return total_loss(teacher_losses)
+        return total_loss(student_losses)
 
     def distillation_directions(self) -> Dict[str, str]:
         """``{distiller name: direction}``, for logs and tests."""

@@ -37,10 +37,14 @@ class FeatureSpec:
             (an ``int`` keeps one level, a ``(start, stop)`` pair a slice of levels,
             ``None`` keeps all).
         source: ``'output'`` (default) or ``'input'`` (the positional arguments).
+        optional: the module may be skipped in a pass (mmdet calls a mask head's loss
+            only when the batch has positive RoIs); such a pass records no tensor for
+            the spec instead of failing.
     """
     path: str
     index: Union[int, Tuple[Optional[int], Optional[int]], None] = None
     source: str = 'output'
+    optional: bool = False
 
     @classmethod
     def parse(cls, spec: Union[str, 'FeatureSpec']) -> 'FeatureSpec':
@@ -149,6 +153,8 @@ class FeatureRecorder:
     def get(self, spec: FeatureSpec) -> List[Tensor]:
         key = (spec.path, spec.source)
         if key not in self.values:
+            if spec.optional:
+                return []
             raise RuntimeError(
                 f"'{spec.path}' of the {self.owner} did not run in this forward pass, so its "
                 f'{spec.source} could not be recorded.')

@@ -263,6 +263,19 @@ def test_a_run_without_detections_reports_ap_zero(tmp_path):
         f'{kind}_{name}': 0. for kind in ('bbox', 'segm') for name in ('AP', 'AP50', 'AP75')}
 
 
+def test_logged_loss_scales_are_not_distillation_losses(tmp_path):
+    """loss_balance logs distill_<name>_scale beside the losses: the distillation curve
+    sums only the losses, the scales are read apart (their last logged value)."""
+    from experiments.logs import read_run
+    run_dir = tmp_path / 'run' / '20260101_000000' / 'vis_data'
+    run_dir.mkdir(parents=True)
+    rows = [dict(iter=i, loss=2., time=0.2, loss_cls=1., distill_kd_loss=1., distill_kd_scale=s)
+            for i, s in ((1, 4.), (2, 3.))] + [{'coco/bbox_mAP': 0.5}]
+    (run_dir / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    run = read_run(str(tmp_path / 'run'))
+    assert run['curves']['distill'] == [1., 1.] and run['scales'] == {'kd': 3.}
+
+
 def test_a_stage_is_trained_by_one_process_at_a_time(tmp_path):
     from experiments.stages import stage_lock
     work_dir = str(tmp_path / 'faster-rcnn_student' / 'seed0')
@@ -349,6 +362,36 @@ def test_schedule_options_scale_the_configs():
     assert 'default_hooks.logger.interval=5' in options
 
 
+def test_auto_weights_runs_beside_the_configs_weights():
+    """--weights both: each distillation method once with the configs' weights and once
+    balanced (its own folder and label); --vary applies to both; the balance warm-up
+    follows the schedule."""
+    from mmengine.config import Config
+    catalog = demo.demo_methods('faster-rcnn')
+    args = demo.parse_args(['--methods', 'fgd', '--weights', 'both',
+                            '--vary', 'fgd:model.distillers.fgd.loss.temperature=0.5,1'])
+    runs = demo.method_runs(args.methods, args.vary, catalog, args.weights)
+    vary = 'model.distillers.fgd.loss.temperature='
+    assert {name: (run.folder, run.label, run.options, run.auto_weights)
+            for name, run in runs.items()} == {
+        'baseline': ('student', 'student baseline', [], False),
+        'fgd:temperature=0.5': ('fgd_temperature0.5', '+ FGD, temperature=0.5',
+                                [vary + '0.5'], False),
+        'fgd:temperature=1': ('fgd_temperature1', '+ FGD, temperature=1', [vary + '1'], False),
+        'fgd:auto:temperature=0.5': ('fgd_auto_temperature0.5',
+                                     '+ FGD, auto weights, temperature=0.5', [vary + '0.5'],
+                                     True),
+        'fgd:auto:temperature=1': ('fgd_auto_temperature1', '+ FGD, auto weights, temperature=1',
+                                   [vary + '1'], True)}
+    assert demo.parse_args([]).weights == 'config'
+    assert demo.parse_args(['--dataset', 'x']).weights == 'auto'
+    fgd = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_fgd.py'))
+    assert overrides.auto_weight_options(fgd, 60) == [
+        'model.loss_balance.ratio=1.0', 'model.loss_balance.warmup_iters=10']
+    student = Config(dict(model=dict(type='FasterRCNN'), train_cfg=dict(max_iters=300)))
+    assert overrides.auto_weight_options(student, 60) == []
+
+
 @pytest.mark.parametrize('argv, message', [
     (['--methods', 'fitnet', 'dkd'], "unknown method(s) dkd"),
     (['--seeds', '0', '0'], '--seeds has duplicates'),
@@ -371,7 +414,8 @@ def test_demo_configs_train_and_distill_the_same_student():
                                            f'{detector}_student.py')).model
         teacher = Config.fromfile(osp.join(ROOT, 'configs', 'demo',
                                            f'{detector}_teacher.py'))
-        for method in ('fitnet', 'reviewkd', 'fgfi', 'kd'):
+        masks_only = ('maskkd', ) if detector == 'mask-rcnn' else ()
+        for method in ('fitnet', 'reviewkd', 'fgfi', 'kd') + masks_only:
             cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', f'{detector}_{method}.py'))
             assert cfg.model.student.to_dict() == student.to_dict()
             assert cfg.model.teacher == osp.join(ROOT, 'configs', 'demo',
@@ -470,7 +514,8 @@ def _folder_digest(root):
 
 def test_demo_on_own_coco_dataset(tmp_path, capsys):
     """--dataset: the classes of the annotation file reach teacher and student, the whole
-    schedule follows --iters, the table is written, the dataset folder is left alone."""
+    schedule follows --iters, the distillation losses are balanced automatically, the
+    table is written, the dataset folder is left alone."""
     import torch
     data_dir, work_dir = str(tmp_path / 'my_data'), str(tmp_path / 'work')
     _write_coco_folder(data_dir)
@@ -492,8 +537,12 @@ def test_demo_on_own_coco_dataset(tmp_path, capsys):
     # the checkpoint the teacher ended on is the one the students learn from
     assert results['teacher']['checkpoint'] == osp.join(work_dir, 'faster-rcnn_teacher',
                                                         'iter_3.pth')
-    kd_log = open(osp.join(work_dir, 'faster-rcnn_kd', 'seed0', 'train.log')).readline()
+    kd_log = open(osp.join(work_dir, 'faster-rcnn_kd_auto', 'seed0', 'train.log')).readline()
     assert f"model.teacher_ckpt={results['teacher']['checkpoint']}" in kd_log
+    # automatic loss weights by default, their warm-up shrunk with the schedule
+    assert results['settings']['weights'] == 'auto'
+    assert 'model.loss_balance.ratio=1.0 model.loss_balance.warmup_iters=1' in kd_log
+    assert set(results['methods']['kd:auto']['loss_scales']['0']) == {'kd'}
 
     # two classes (+ background) in the teacher, the baseline and the distilled student
     def cls_rows(path, prefix=''):
@@ -501,7 +550,7 @@ def test_demo_on_own_coco_dataset(tmp_path, capsys):
         return state[prefix + 'roi_head.bbox_head.fc_cls.weight'].shape[0]
     assert cls_rows(results['teacher']['checkpoint']) == 3
     assert cls_rows(osp.join(work_dir, 'faster-rcnn_student', 'seed0', 'iter_1.pth')) == 3
-    assert cls_rows(osp.join(work_dir, 'faster-rcnn_kd', 'seed0', 'iter_1.pth'),
+    assert cls_rows(osp.join(work_dir, 'faster-rcnn_kd_auto', 'seed0', 'iter_1.pth'),
                     'student.') == 3
     from mmengine.config import Config
     kd_cfg = Config.fromfile(osp.join(work_dir, 'configs', 'faster-rcnn_kd.py'))
@@ -509,11 +558,11 @@ def test_demo_on_own_coco_dataset(tmp_path, capsys):
                                                      'faster-rcnn_teacher.py')
     assert kd_cfg.train_dataloader.dataset.metainfo.classes == ['disc', 'wedge']
     # the KD loss (teacher's RoI head on the student's RoIs) ran: both heads agree
-    assert any('distill_kd_loss' in r for r in _final_coco_metrics(
-        osp.join(work_dir, 'faster-rcnn_kd', 'seed0'))[1])
+    assert any('distill_kd_loss' in r and 'distill_kd_scale' in r for r in _final_coco_metrics(
+        osp.join(work_dir, 'faster-rcnn_kd_auto', 'seed0'))[1])
 
     table = open(osp.join(work_dir, 'results.md')).read()
-    assert f'distillation on {data_dir}' in table and '| + KD | 1 |' in table
+    assert f'distillation on {data_dir}' in table and '| + KD, auto weights | 1 |' in table
     assert "2 classes: disc, wedge" in table
     for name in ('results.json', 'ap_bars.png', 'loss_curves.png'):
         assert osp.isfile(osp.join(work_dir, name))

@@ -11,7 +11,8 @@ from build_helpers import ROOT, pip_wheel, run_python
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-METHODS = ('ReviewKD', 'FGFI', 'KD', 'FitNet', 'PKD', 'CWD', 'MGD', 'FGD')
+METHODS = ('ReviewKD', 'FGFI', 'KD', 'FitNet', 'PKD', 'CWD', 'MGD', 'FGD', 'CrossKD', 'BCKD', 'LD',
+           'DETRPredictionKD', 'MaskKD')
 
 
 def wheel_metadata(wheel: str) -> email.message.Message:

@@ -12,10 +12,12 @@ from helpers import ROOT
 
 
 def test_two_process_cpu_ddp(configs_dir, shapes_data, tmp_path):
-    """tools/dist_train.sh with 2 gloo processes: both ranks train, the teacher stays put."""
+    """tools/dist_train.sh with 2 gloo processes: both ranks train, the teacher stays put,
+    and loss_balance's all-reduce runs on both (a rank left out would hang the run)."""
     cfg = small_run_config(osp.join(configs_dir, 'fitnet/faster-rcnn_r101-r18_fpn_1x_coco.py'),
                            shapes_data, str(tmp_path), max_iters=2, batch_size=1)
     cfg.model.teacher.backbone.depth = 50  # the lighter teacher keeps this test short
+    cfg.model.loss_balance = dict(warmup_iters=1)
     config = str(tmp_path / 'config.py')
     cfg.dump(config)
     env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
@@ -28,3 +30,5 @@ def test_two_process_cpu_ddp(configs_dir, shapes_data, tmp_path):
     assert 'Distributed training: True' in output and 'GPU number: 2' in output  # (processes)
     checkpoint = torch.load(str(tmp_path / 'iter_2.pth'), weights_only=True)
     assert any(k.startswith('distillers.fitnet.adapters') for k in checkpoint['state_dict'])
+    assert int(checkpoint['state_dict']['loss_balance.fitnet.steps']) == 1
+    assert "distiller 'fitnet' scale frozen at" in output

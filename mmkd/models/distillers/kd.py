@@ -22,6 +22,7 @@ The RoI and cascade part is :mod:`.kd_roi`, the dense part :mod:`.kd_dense`.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
+from mmdet.models.detectors import DetectionTransformer
 from mmdet.structures import OptSampleList
 from mmdet.utils import OptConfigType
 from torch import Tensor, nn
@@ -111,13 +112,16 @@ class KD(BaseDistiller):
         if None in kinds or ('dense' in kinds and kinds[0] != kinds[1]):
             roi = [role for role, kind in zip(('student', 'teacher'), kinds)
                    if kind in ('roi', 'cascade')]
+            detrs = any(isinstance(d, DetectionTransformer) for d in (student, teacher))
             raise ValueError(
                 f'KD distils class logits on the same RoIs or priors and needs a two-stage '
                 f'detector on both sides, or two dense heads with the same prior layout; '
                 f'the student ({type(student).__name__}) has {_HEAD_NAMES[kinds[0]]} and '
                 f'the teacher ({type(teacher).__name__}) {_HEAD_NAMES[kinds[1]]}'
                 + (f" (only the {roi[0]} scores RoIs)" if len(roi) == 1 else '')
-                + f'. {FEATURE_DISTILLERS}')
+                + f'. {FEATURE_DISTILLERS}'
+                + (' For the predictions of Deformable DETR, DINO and DAB-DETR pairs, use '
+                   'DETRPredictionKD.' if detrs else ''))
         if kinds[0] != kinds[1]:
             raise ValueError(
                 f'KD: the student has {_HEAD_NAMES[kinds[0]]} and the teacher '
