@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite and the GPU cost benchmark on a CUDA machine without internet access.
+# The test suite, the GPU cost benchmark and the training throughput on a CUDA machine
+# without internet access.
 #
 #   scripts/gpu_check.sh [WHEEL_DIR]            (default: .gpu)
 #
@@ -29,29 +30,52 @@
 #            MMCV_FULL_BUILD=1 keeps it. The CUDA files are compiled first, largest first.
 #   ops      imports of the stack and mmkd; mmcv's CUDA nms and RoIAlign (forward and
 #            backward) against torchvision's
-#   bench    tools/benchmark.py $BENCH_ARGS --out $OUT/benchmark.json (.md beside it)
-#   tests    pytest tests on the CPU with CUDA hidden, as in CI -> $OUT/pytest.log
+#   bench    tools/benchmark.py $BENCH_ARGS once per precision of $BENCH_PRECISIONS, in that
+#            order -> $OUT/bench_<precision>.json/.md. Default: cost mode at 1333x800, batch
+#            2, 30 measured iterations after 3 (floor timed every 3rd), every method of the
+#            R101 -> R18 Faster R-CNN and RetinaNet pairs, in one process per precision;
+#            precisions fp32, amp (AmpOptimWrapper, fp16), amp_teacher-fp16,
+#            fp32_teacher-fp16 (teacher_precision='fp16'). Each case's result is written as
+#            it is measured: what the budget cuts off is the last precisions' last cases.
+#   tests    pytest tests -x on the CPU with CUDA hidden, as in CI -> $OUT/pytest.log, with
+#            the durations of the slowest tests
+#   train    tools/benchmark.py $TRAIN_ARGS: tools/train.py's own time per iteration for
+#            FitNet and FGD against the plain student (Faster R-CNN R101 -> R18, 1333x800,
+#            batch 2, median of 20 iterations after 10) -> $OUT/train.json/.md. Runs after
+#            the benchmark (not beside it: both time the GPU); the bench phase ends
+#            TRAIN_RESERVE seconds (default 150) before the budget to leave it that time.
 # On 8 or more cores the benchmark (4 cores, --threads 4) and the suite (the other cores,
 # pytest-xdist when installed) run side by side; SERIAL=1 runs them one after the other.
 #
 # Environment: OUT (default work_dirs/gpu_check), TARGET (/tmp/mmkd-site), BUDGET (seconds
-# for the whole script, default 570: phases are cut short to end within it), BENCH_ARGS
-# (default 'cost --device cuda'), TEST_ARGS (extra pytest arguments), TEST_GPU=1 (leave CUDA
-# visible to the tests), SERIAL, TORCH_CUDA_ARCH_LIST, MAX_JOBS, MMCV_FULL_BUILD, PYTHON.
-# Output: $OUT/gpu_check.log (everything below), mmcv_build.log, benchmark.json/.md,
-# pytest.log and the mmcv wheel. Exit status 0 when every phase passed.
+# for the whole script, default 600: phases are cut short to end within it), PHASES (the
+# phases to run, default 'env install mmcv ops bench tests train'), DEVICE (cuda; cpu runs
+# bench and train on the CPU, e.g. PHASES='bench train' DEVICE=cpu with small BENCH_ARGS /
+# TRAIN_ARGS to try them without a GPU), BENCH_ARGS, BENCH_PRECISIONS, TRAIN_ARGS,
+# TRAIN_RESERVE, TEST_ARGS (extra pytest arguments), TEST_GPU=1 (leave CUDA visible to the
+# tests), SERIAL, TORCH_CUDA_ARCH_LIST, MAX_JOBS, MMCV_FULL_BUILD, PYTHON.
+# Output: $OUT/gpu_check.log (everything below), mmcv_build.log, bench_*.json/.md,
+# train.json/.md (and train_runs/: configs and logs of the runs), pytest.log and the mmcv
+# wheel. Exit status 0 when every phase passed.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-WHEELS=$(cd "${1:-.gpu}" && pwd)
+WHEEL_ARG=${1:-.gpu}
 OUT=${OUT:-$ROOT/work_dirs/gpu_check}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 TARGET=${TARGET:-/tmp/mmkd-site}
 WORK=${WORK:-/tmp/mmkd-gpu-check}
-BUDGET=${BUDGET:-570}
-BENCH_ARGS=${BENCH_ARGS:-cost --device cuda}
+BUDGET=${BUDGET:-600}
+PHASES_WANTED=${PHASES:-env install mmcv ops bench tests train}
+DEVICE=${DEVICE:-cuda}
+BENCH_ARGS=${BENCH_ARGS:-cost --image-size 1333x800 --batch-size 2 --iters 30 --warmup 3 \
+--floor-every 3 --detectors faster retinanet --in-process}
+BENCH_PRECISIONS=${BENCH_PRECISIONS:-fp32 amp amp_teacher-fp16 fp32_teacher-fp16}
+TRAIN_ARGS=${TRAIN_ARGS:-train --image-size 1333x800 --batch-size 2 --iters 20 --warmup 10 \
+--detectors faster --methods none fitnet fgd}
+TRAIN_RESERVE=${TRAIN_RESERVE:-150}
 PY=${PYTHON:-python3}
 export PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 STARTED=$(date +%s)
@@ -131,8 +155,14 @@ print(sorted(h for p in nvidia.__path__ for h in glob.glob(p + '/*/lib/libcudart
     fi
 }
 
+wheel_dir() {
+    [ -d "$WHEEL_ARG" ] || { echo "no wheel folder $WHEEL_ARG"; return 1; }
+    WHEELS=$(cd "$WHEEL_ARG" && pwd)
+}
+
 phase_install() {
     local wheels=()
+    wheel_dir || return 1
     mapfile -t wheels < <(ls "$WHEELS"/*.whl)
     echo "${#wheels[@]} wheels from $WHEELS into $TARGET"
     "$PY" -m pip install -q --no-deps --no-compile --upgrade --target "$TARGET" "${wheels[@]}" \
@@ -183,6 +213,7 @@ shrink_build_log() {
 
 phase_mmcv() {
     local prebuilt wheel arch jobs cap
+    wheel_dir || return 1
     prebuilt=$(ls "$WHEELS"/mmcv-2.1.0-*.whl 2>/dev/null | head -1 || true)
     if [ -n "$prebuilt" ]; then
         echo "mmcv from $prebuilt (installed with the other wheels)"
@@ -194,7 +225,7 @@ phase_mmcv() {
         arch=${TORCH_CUDA_ARCH_LIST:-$("$PY" -c \
             'import torch; print("%d.%d" % torch.cuda.get_device_capability(0))')}
         jobs=${MAX_JOBS:-$(nproc)}
-        cap=$(( $(remaining) - 150 ))  # leave time for the benchmark and the suite
+        cap=$(( $(remaining) - TRAIN_RESERVE - 150 ))  # leave time for what follows
         [ "$cap" -gt 60 ] || { echo "no time left to compile mmcv"; return 1; }
         echo "compiling mmcv 2.1.0 for arch $arch with $jobs jobs (at most ${cap}s), log: mmcv_build.log"
         (cd "$WORK/mmcv/mmcv-2.1.0" && MMCV_WITH_OPS=1 FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=$arch \
@@ -256,20 +287,41 @@ print(f'RoIAlign: max difference to torchvision {forward_diff:.1e} (forward), '
 EOF
 }
 
+# bench_flags PRECISION: the tools/benchmark.py flags of one precision of BENCH_PRECISIONS
+bench_flags() {
+    case $1 in
+        fp32) echo "" ;;
+        amp) echo "--amp" ;;
+        amp_teacher-fp16) echo "--amp --teacher-precision fp16" ;;
+        fp32_teacher-fp16) echo "--teacher-precision fp16" ;;
+        *) return 1 ;;
+    esac
+}
+
 # run_bench CPUS THREADS; run_tests CPUS WORKERS: each writes its seconds and exit status
 run_bench() {
-    local start rc=0 pin=() threads=()
+    local start rc=0 precision flags pin=() threads=()
     start=$(date +%s)
     [ -n "$1" ] && pin=(taskset -c "$1")
     [ -n "$2" ] && threads=(--threads "$2")
-    # shellcheck disable=SC2086  # BENCH_ARGS is a list of arguments
-    timeout "$(until_budget 20)" "${pin[@]}" "$PY" tools/benchmark.py $BENCH_ARGS \
-        "${threads[@]}" --out "$OUT/benchmark.json" >"$WORK/benchmark.log" 2>&1 || rc=$?
+    : >"$WORK/benchmark.log"
+    for precision in $BENCH_PRECISIONS; do
+        flags=$(bench_flags "$precision") || { echo "unknown precision $precision" \
+            >>"$WORK/benchmark.log"; rc=2; continue; }
+        if [ "$(until_budget $((TRAIN_RESERVE + 20)))" -le 1 ]; then
+            echo "=== $precision: no time left (budget)" >>"$WORK/benchmark.log"; rc=124; break
+        fi
+        echo "=== $precision" >>"$WORK/benchmark.log"
+        # shellcheck disable=SC2086  # BENCH_ARGS and flags are lists of arguments
+        timeout "$(until_budget $((TRAIN_RESERVE + 20)))" "${pin[@]}" "$PY" tools/benchmark.py \
+            $BENCH_ARGS $flags --device "$DEVICE" "${threads[@]}" \
+            --out "$OUT/bench_$precision.json" >>"$WORK/benchmark.log" 2>&1 || rc=$?
+    done
     echo "$(( $(date +%s) - start )) $rc" >"$WORK/bench.result"
 }
 
 run_tests() {
-    local start rc=0 pin=() args=(-q -p no:cacheprovider --durations=10)
+    local start rc=0 pin=() args=(-x -q -p no:cacheprovider --durations=15)
     start=$(date +%s)
     [ -n "$1" ] && pin=(taskset -c "$1")
     if [ -n "$2" ] && "$PY" -c 'import xdist' 2>/dev/null; then args+=(-n "$2"); fi
@@ -277,17 +329,27 @@ run_tests() {
     # shellcheck disable=SC2086  # TEST_ARGS is a list of arguments
     ( [ "${TEST_GPU:-0}" = 1 ] || export CUDA_VISIBLE_DEVICES=
       export OMP_NUM_THREADS=${TEST_THREADS:-2}
-      timeout "$(until_budget 20)" "${pin[@]}" "$PY" -m pytest tests "${args[@]}" \
-          ${TEST_ARGS:-} >"$OUT/pytest.log" 2>&1 ) || rc=$?
+      timeout "$(until_budget $((TRAIN_RESERVE + 20)))" "${pin[@]}" "$PY" -m pytest tests \
+          "${args[@]}" ${TEST_ARGS:-} >"$OUT/pytest.log" 2>&1 ) || rc=$?
     echo "$(( $(date +%s) - start )) $rc" >"$WORK/tests.result"
 }
+
+phase_train() {
+    # shellcheck disable=SC2086  # TRAIN_ARGS is a list of arguments
+    timeout "$(until_budget 10)" "$PY" tools/benchmark.py $TRAIN_ARGS --device "$DEVICE" \
+        --out "$OUT/train.json"
+}
+
+wanted() { [[ " $PHASES_WANTED " == *" $1 "* ]]; }
 
 main() {
     rm -rf "$WORK" && mkdir -p "$WORK"
     echo "gpu_check: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') in $ROOT," \
-        "wheels $WHEELS, budget ${BUDGET}s, $(nproc) cores"
+        "wheels $WHEEL_ARG, budget ${BUDGET}s, $(nproc) cores, phases: $PHASES_WANTED," \
+        "device $DEVICE"
     local name start ok=1
     for name in env install mmcv ops; do
+        wanted "$name" || continue
         stamp "$name"
         start=$(date +%s)
         if "phase_$name"; then
@@ -301,25 +363,27 @@ main() {
     done
 
     if [ "$ok" = 1 ] || [ "${STATUS[ops]:-}" = FAILED ]; then
-        local cores bench_cpus='' bench_threads='' test_cpus='' workers=''
+        local cores bench_cpus='' bench_threads='' test_cpus='' workers='' pids=()
         cores=$(nproc)
-        if [ "$cores" -ge 8 ] && [ "${SERIAL:-0}" != 1 ] && command -v taskset >/dev/null; then
+        if wanted bench && wanted tests && [ "$cores" -ge 8 ] && [ "${SERIAL:-0}" != 1 ] \
+                && command -v taskset >/dev/null; then
             bench_cpus=0-3 bench_threads=4 test_cpus=4-$((cores - 1)) workers=$(((cores - 4) / 2))
             stamp "bench (cores $bench_cpus) and tests (cores $test_cpus, $workers workers) side by side"
             run_bench "$bench_cpus" "$bench_threads" &
-            local bench_pid=$!
+            pids+=($!)
             run_tests "$test_cpus" "$workers" &
-            local tests_pid=$!
-            wait "$bench_pid" || true
-            wait "$tests_pid" || true
+            pids+=($!)
+            wait "${pids[@]}" || true
         else
-            stamp bench
-            run_bench '' ''
-            stamp tests
-            run_tests '' "$([ "$cores" -ge 4 ] && echo $((cores / 2)) || true)"
+            if wanted bench; then stamp bench; run_bench '' ''; fi
+            if wanted tests; then
+                stamp tests
+                run_tests '' "$([ "$cores" -ge 4 ] && echo $((cores / 2)) || true)"
+            fi
         fi
         local which secs rc
         for which in bench tests; do
+            wanted "$which" || continue
             read -r secs rc <"$WORK/$which.result" || { secs='?' rc='no result'; }
             case $rc in
                 0) record "$which" "$secs" ok ;;
@@ -327,15 +391,29 @@ main() {
                 *) record "$which" "$secs" "FAILED (exit $rc)" ;;
             esac
         done
-
-        stamp "benchmark output"
-        cat "$WORK/benchmark.log" || true
-        stamp "pytest (end of pytest.log)"
-        tail -n 40 "$OUT/pytest.log" || true
+        if wanted bench; then
+            stamp "benchmark output"
+            cat "$WORK/benchmark.log" || true
+        fi
+        if wanted tests; then
+            stamp "pytest (end of pytest.log)"
+            tail -n 40 "$OUT/pytest.log" || true
+        fi
+        if wanted train; then
+            stamp train
+            start=$(date +%s)
+            local train_rc=0
+            phase_train || train_rc=$?
+            case $train_rc in
+                0) record train $(($(date +%s) - start)) ok ;;
+                124) record train $(($(date +%s) - start)) "TIMED OUT (budget)" ;;
+                *) record train $(($(date +%s) - start)) "FAILED (exit $train_rc)" ;;
+            esac
+        fi
     fi
 
     stamp "summary"
-    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+    [ "$DEVICE" = cpu ] || nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
     printf '%-8s %7s  %s\n' phase seconds status
     local failed=0
     for name in "${PHASES[@]}"; do

@@ -74,10 +74,13 @@ class DistillationDetector(BaseModel):
         teacher_precision: ``'fp32'`` (default), ``'fp16'`` or ``'bf16'``. With a half
             precision, the teacher's forward (its backbone, or backbone + neck) runs under
             ``torch.autocast`` of that dtype on the inputs' device, and the recorded
-            teacher features are cast back to float32 before the distillers get them, so
-            every loss computes in float32. Distillers that run teacher head parts
-            themselves (e.g. KD) run them in float32 on those features. ``'fp32'`` runs
-            the teacher without autocast.
+            teacher features are cast back to float32 before the distillers get them.
+            Teacher head parts a distiller runs itself (e.g. KD's) run on those features
+            in the step's own precision. ``'fp32'`` adds no autocast of its own: the
+            teacher runs in the step's precision too, i.e. in float32, or under the
+            optimizer wrapper's float16 autocast in mixed-precision training
+            (``AmpOptimWrapper``, ``--amp``). Every loss computes in float32 whatever the
+            precision of its inputs.
         data_preprocessor: the student's data preprocessor when its own config names
             none. mmengine's Runner passes a config's top-level ``data_preprocessor``
             here (many mmdet configs, e.g. Mask2Former, YOLOv3, SSD, define one). As for

@@ -24,6 +24,14 @@ class NonFiniteLossGuard:
             after ``max_skips`` skipped steps in a row, the next non-finite step raises
             (a run that keeps producing non-finite losses has diverged).
         max_skips: consecutive skipped steps tolerated in ``'skip'`` mode.
+
+    Under mixed precision (mmengine's ``AmpOptimWrapper``, ``--amp``) the losses checked
+    are the unscaled ones, computed in float32 (see
+    :func:`mmkd.models.losses.utils.full_precision`). A float16 overflow of the scaled loss
+    in backward leaves them finite: the loss scaler sees the inf gradients, skips that
+    update and lowers its scale, and training goes on without this guard counting a step.
+    A NaN or inf loss is not the scaler's to fix and stops (or is skipped) as without
+    mixed precision.
     """
 
     def __init__(self, mode: str = 'stop', max_skips: int = 10):

@@ -435,6 +435,31 @@ def test_benchmark_case_ratio(tmp_path):
     assert result['ratio'] == pytest.approx(result['step_s'] / result['floor_s'])
     assert 0 < result['teacher_s'] < result['step_s']
     assert result['peak_rss_mb'] > 100
+    # operators: FitNet's adapters and MSE add some to the student's and teacher's
+    assert result['student_ops'] > result['teacher_ops'] > 0
+    assert result['extra_ops'] == result['step_ops'] - result['student_ops']
+    assert result['distill_ops'] == result['extra_ops'] - result['teacher_ops'] > 0
+
+
+def test_operator_count_is_deterministic():
+    """The count of a training step's operators (tools/benchmark.py's ops columns) is the
+    same on every call, and counts forward, backward and update."""
+    import torch
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, foreach=True)
+    inputs = torch.randn(2, 3, 8, 8)
+
+    def step():
+        optimizer.zero_grad()
+        model(inputs).sum().backward()
+        optimizer.step()
+
+    step()  # the first backward creates the .grad tensors with other operators
+    counts = [cost.count_aten_ops(step) for _ in range(3)]
+    assert counts[0] == counts[1] == counts[2]
+    # conv2d, relu, sum; ones_like, expand, threshold_backward, convolution_backward;
+    # the update: at least one operator
+    assert counts[0] >= 8
 
 
 # ----------------------------------------------------------------------------- own data

@@ -78,11 +78,17 @@ def match_statistics(student: Tensor, teacher: Tensor, eps: float = 1e-6) -> Ten
 
 
 def _channel_statistics(feature: Tensor) -> Tuple[Tensor, Tensor]:
-    """Per-channel mean and unbiased std over (N, H, W), each (1, C, 1, 1)."""
+    """Per-channel mean and unbiased std over (N, H, W), each (1, C, 1, 1).
+
+    A constant channel (a single value, or values that half precision rounds to one) has
+    variance 0, where the square root's gradient is infinite and the chain rule gives
+    inf * 0 = NaN for every input: there the std is 0 without a gradient through the
+    square root; elsewhere it is the square root as usual."""
     values = feature.shape[0] * feature.shape[2] * feature.shape[3]
     mean = feature.mean(dim=(0, 2, 3), keepdim=True)
     variance = (feature - mean).square().sum(dim=(0, 2, 3), keepdim=True) / max(values - 1, 1)
-    return mean, variance.sqrt()
+    varies = variance > 0
+    return mean, torch.where(varies, variance, 1.).sqrt() * varies
 
 
 def cross_activations(head: nn.Module, student_convs: int, owner: str) -> Dict[str, nn.Module]:

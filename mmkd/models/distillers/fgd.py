@@ -11,13 +11,13 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from .base import DistillerContext
 from .feature_distiller import FeatureDistiller
-from .fgd_masks import fgd_masks
+from .fgd_masks import fgd_level_masks
 
 
 @MODELS.register_module()
 class FGD(FeatureDistiller):
     """:class:`FGDLoss` per level on the aligned student feature, with GT masks from
-    :func:`fgd_masks` and one GcBlock context module per level and side.
+    :func:`~.fgd_masks.fgd_masks` and one GcBlock context module per level and side.
 
     Per level ``l``: ``s = align_l(s_l)`` (1x1 conv where the channels differ, else the
     identity); masks from each image's ``gt_instances.bboxes``, ``img_shape`` and
@@ -55,8 +55,8 @@ class FGD(FeatureDistiller):
     def forward(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                 batch_data_samples: SampleList) -> Dict[str, Tensor]:
         boxes, img_shapes, batch_shape = _ground_truth(batch_data_samples, len(teacher_feats[0]))
-        fg_masks, bg_masks = zip(*(fgd_masks(t.shape[2:], boxes, img_shapes, batch_shape,
-                                             t.device) for t in teacher_feats))
+        fg_masks, bg_masks = fgd_level_masks([t.shape[2:] for t in teacher_feats], boxes,
+                                             img_shapes, batch_shape, teacher_feats[0].device)
         aligned = self.adapt(student_feats)
         student_global = [gc(f) for gc, f in zip(self.student_context, aligned)]
         teacher_global = [gc(f) for gc, f in zip(self.teacher_context, teacher_feats)]

@@ -37,67 +37,9 @@ import torch
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 from torch import Tensor
 
+from .gt_boxes import pad_boxes
+
 MAX_IOU_OVER = ('all', 'level')
-
-
-def valid_gt_boxes(boxes) -> Tensor:
-    """The rows of ``boxes`` ((G, 4) tensor or mmdet boxes) that are real boxes."""
-    boxes = get_box_tensor(boxes)
-    if boxes.numel() == 0:
-        return boxes.reshape(0, 4)
-    keep = torch.isfinite(boxes).all(dim=1) & (boxes[:, 2] > boxes[:, 0]) & \
-        (boxes[:, 3] > boxes[:, 1])
-    return boxes[keep]
-
-
-def anchors_inside(anchors: Tensor, img_shape: Tuple[int, int]) -> Tensor:
-    """(K,) bool: the anchor's centre lies inside the ``(h, w)`` image."""
-    height, width = img_shape[:2]
-    cx = (anchors[:, 0] + anchors[:, 2]) * 0.5
-    cy = (anchors[:, 1] + anchors[:, 3]) * 0.5
-    return (cx >= 0) & (cx < width) & (cy >= 0) & (cy < height)
-
-
-@torch.no_grad()
-def single_image_masks(anchors: Sequence[Tensor], featmap_sizes: Sequence[Tuple[int, int]],
-                       gt_boxes, img_shape: Tuple[int, int], psi: float = 0.5,
-                       max_iou_over: str = 'all') -> List[Tensor]:
-    """Imitation masks of one image.
-
-    Args:
-        anchors: per level, the ``(H * W * A, 4)`` anchors of that level's grid.
-        featmap_sizes: per level, ``(H, W)``.
-        gt_boxes: ``(G, 4)`` ground-truth boxes (``x1, y1, x2, y2``), any G >= 0.
-        img_shape: ``(h, w)`` of the image inside the padded batch.
-        psi: threshold factor in (0, 1).
-        max_iou_over: ``'all'`` or ``'level'`` (see the module docstring).
-
-    Returns:
-        list of ``(H, W)`` bool tensors, one per level.
-    """
-    device = anchors[0].device if len(anchors) else 'cpu'
-    masks = [torch.zeros(tuple(size), dtype=torch.bool, device=device)
-             for size in featmap_sizes]
-    boxes = valid_gt_boxes(gt_boxes).to(device=device, dtype=torch.float32)
-    if boxes.shape[0] == 0 or not len(anchors):
-        return masks
-    ious = []
-    for level_anchors in anchors:
-        level_anchors = get_box_tensor(level_anchors).float()
-        iou = bbox_overlaps(level_anchors, boxes)  # (K_l, G)
-        inside = anchors_inside(level_anchors, img_shape)
-        ious.append(iou.masked_fill(~inside[:, None], 0.))
-    level_max = torch.stack([iou.max(dim=0).values for iou in ious])  # (L, G)
-    if max_iou_over == 'all':
-        thresholds = (psi * level_max.max(dim=0).values).expand_as(level_max)
-    else:
-        thresholds = psi * level_max
-    for level, (iou, size) in enumerate(zip(ious, featmap_sizes)):
-        # An anchor with IoU 0 is never near: psi * M >= 0 and the comparison is strict.
-        near = (iou > thresholds[level][None, :]).any(dim=1)  # (K_l,)
-        height, width = size
-        masks[level] = near.view(height, width, -1).any(dim=-1)
-    return masks
 
 
 @torch.no_grad()
@@ -106,12 +48,17 @@ def imitation_masks(anchors: Sequence[Tensor], featmap_sizes: Sequence[Tuple[int
                     psi: float = 0.5, max_iou_over: str = 'all') -> List[Tensor]:
     """Imitation masks of a batch whose images share the anchors of the padded batch.
 
+    All images and levels are computed together: one IoU matrix of every anchor of every
+    level with every box of every image (the boxes padded to the largest count of an
+    image, the padding rows and the invalid boxes masked out).
+
     Args:
         anchors: per level, ``(H * W * A, 4)`` anchors (mmdet layout).
         featmap_sizes: per level, ``(H, W)`` of the feature map.
-        gt_boxes: per image, ``(G_i, 4)`` boxes.
+        gt_boxes: per image, ``(G_i, 4)`` boxes (tensor or mmdet boxes, any G_i >= 0).
         img_shapes: per image, ``(h, w)`` before batch padding.
-        psi / max_iou_over: see :func:`single_image_masks`.
+        psi: threshold factor in (0, 1).
+        max_iou_over: ``'all'`` or ``'level'`` (see the module docstring).
 
     Returns:
         list of ``(N, H, W)`` bool tensors, one per level (no grad).
@@ -123,16 +70,48 @@ def imitation_masks(anchors: Sequence[Tensor], featmap_sizes: Sequence[Tuple[int
         raise ValueError(f'max_iou_over must be one of {MAX_IOU_OVER}, got {max_iou_over!r}')
     if len(gt_boxes) != len(img_shapes):
         raise ValueError(f'{len(gt_boxes)} images of boxes but {len(img_shapes)} image shapes')
+    anchors = [get_box_tensor(level_anchors) for level_anchors in anchors]
     for level, (level_anchors, (height, width)) in enumerate(zip(anchors, featmap_sizes)):
-        count = get_box_tensor(level_anchors).shape[0]
+        count = level_anchors.shape[0]
         if count == 0 or count % (height * width):
             raise ValueError(f'level {level}: {count} anchors do not fill a {height}x{width} '
                              'grid with the same number of anchors per location.')
-    if not len(gt_boxes):
-        device = get_box_tensor(anchors[0]).device if len(anchors) else 'cpu'
-        return [torch.zeros((0, *size), dtype=torch.bool, device=device)
+    device = anchors[0].device if len(anchors) else 'cpu'
+    num_images = len(gt_boxes)
+    boxes, filled = pad_boxes(gt_boxes, device)  # (N, G, 4), (N, G)
+    if boxes.shape[1] == 0 or not len(anchors):
+        return [torch.zeros((num_images, *size), dtype=torch.bool, device=device)
                 for size in featmap_sizes]
-    per_image = [single_image_masks(anchors, featmap_sizes, boxes, shape, psi, max_iou_over)
-                 for boxes, shape in zip(gt_boxes, img_shapes)]
-    return [torch.stack([masks[level] for masks in per_image])
-            for level in range(len(featmap_sizes))]
+    # Padding rows, non-finite rows and boxes without area are no boxes.
+    real = filled & torch.isfinite(boxes).all(dim=2) & (boxes[..., 2] > boxes[..., 0]) & \
+        (boxes[..., 3] > boxes[..., 1])
+    all_anchors = torch.cat(anchors).float()  # (K, 4), the levels one after the other
+    iou = bbox_overlaps(all_anchors, boxes.view(-1, 4)).view(len(all_anchors), *real.shape)
+    iou = iou.masked_fill(~(_inside(all_anchors, img_shapes)[:, :, None] & real), 0.)
+    levels = iou.split([len(level_anchors) for level_anchors in anchors])  # (K_l, N, G) each
+    # An anchor with IoU 0 is never near: psi * M >= 0 and the comparison is strict.
+    if max_iou_over == 'all':
+        near = (iou > psi * iou.amax(dim=0)).any(dim=2).split(
+            [len(level_anchors) for level_anchors in anchors])
+    else:
+        near = [(level > psi * level.amax(dim=0)).any(dim=2) for level in levels]
+    return [level_near.T.reshape(num_images, height, width, -1).any(dim=3)
+            for level_near, (height, width) in zip(near, featmap_sizes)]
+
+
+def single_image_masks(anchors: Sequence[Tensor], featmap_sizes: Sequence[Tuple[int, int]],
+                       gt_boxes, img_shape: Tuple[int, int], psi: float = 0.5,
+                       max_iou_over: str = 'all') -> List[Tensor]:
+    """:func:`imitation_masks` of one image: per level an ``(H, W)`` bool mask."""
+    return [masks[0] for masks in imitation_masks(anchors, featmap_sizes, [gt_boxes],
+                                                  [img_shape], psi, max_iou_over)]
+
+
+def _inside(anchors: Tensor, img_shapes: Sequence[Tuple[int, int]]) -> Tensor:
+    """(K, N) bool: the centre of anchor k lies inside image n (``(h, w)`` before
+    padding)."""
+    limits = anchors.new_tensor([shape[:2] for shape in img_shapes])  # (N, 2): h, w
+    cx = (anchors[:, 0] + anchors[:, 2]) * 0.5
+    cy = (anchors[:, 1] + anchors[:, 3]) * 0.5
+    return (cx[:, None] >= 0) & (cx[:, None] < limits[:, 1]) & (cy[:, None] >= 0) & \
+        (cy[:, None] < limits[:, 0])

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from .kd_loss import kd_loss
-from .utils import check_reduction, check_weight, resolve_reduction
+from .utils import check_reduction, check_weight, full_precision, resolve_reduction
 
 
 @weighted_loss
@@ -90,7 +90,10 @@ class _RowKDLoss(nn.Module):
         self.check_rows(student, teacher)
         check_weight(name, weight, student.shape[:1], 'one weight per row, (N,)')
         if student.shape[0] == 0 and reduction != 'none':
-            return student.sum() * 0.  # no row: zero, not NaN, still in the graph
+            return student.float().sum() * 0.  # no row: zero, not NaN, in the graph
+        # float32: sigmoids, softmaxes at a temperature, logs and box areas (up to ~1e6
+        # px^2, beyond float16's 65504) need it (see full_precision)
+        student, teacher = full_precision(student, teacher)
         return self.loss_weight * self.row_loss(student, teacher, weight, reduction,
                                                 avg_factor)
 

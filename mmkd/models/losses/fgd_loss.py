@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from .utils import full_precision
 
 
 def spatial_attention(feat: Tensor, temperature: float) -> Tensor:
@@ -68,7 +69,9 @@ class FGDLoss(nn.Module):
                 student_global: Sequence[Tensor],
                 teacher_global: Sequence[Tensor]) -> Dict[str, Tensor]:
         """Per-level lists: student / teacher / student_global / teacher_global (N, C, H, W)
-        of equal shapes (the student aligned to the teacher's channels), masks (N, H, W)."""
+        of equal shapes (the student aligned to the teacher's channels), masks (N, H, W).
+        Computed in float32: the attentions' softmaxes and the sums over every position
+        need it (see :func:`~.utils.full_precision`)."""
         terms = dict.fromkeys(self.weights, 0.)
         for level, (s, t, fg, bg, gs, gt) in enumerate(zip(
                 student, teacher, fg_masks, bg_masks, student_global, teacher_global)):
@@ -77,6 +80,7 @@ class FGDLoss(nn.Module):
                 raise ValueError(f'FGDLoss level {level}: student {tuple(s.shape)}, teacher '
                                  f'{tuple(t.shape)} and masks {tuple(fg.shape)} / '
                                  f'{tuple(bg.shape)} do not match as (N, C, H, W), (N, H, W).')
+            s, t, gs, gt = full_precision(s, t, gs, gt)
             att_s_t, att_c_t = spatial_attention(t, self.temperature), \
                 channel_attention(t, self.temperature)
             weighted = (s - t).pow(2) * att_c_t[:, :, None, None] * att_s_t[:, None]

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from .utils import full_precision
 
 
 def hcl_loss(student: Tensor, teacher: Tensor, pool_sizes: Sequence[int] = (4, 2, 1)) -> Tensor:
@@ -56,7 +57,8 @@ class HCLLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, student: Sequence[Tensor], teacher: Sequence[Tensor]) -> Tensor:
-        """student / teacher: per-level (N, C, H, W) tensors of equal shapes."""
+        """student / teacher: per-level (N, C, H, W) tensors of equal shapes, compared in
+        float32 (see :func:`~.utils.full_precision`)."""
         if len(student) != len(teacher) or not student:
             raise ValueError(f'HCLLoss: got {len(student)} student and {len(teacher)} teacher '
                              'level(s); give the same non-zero number of levels.')
@@ -65,5 +67,5 @@ class HCLLoss(nn.Module):
                 raise ValueError(f'HCLLoss: level {level} has student shape {tuple(s.shape)} '
                                  f'and teacher shape {tuple(t.shape)}; both must be the same '
                                  '(N, C, H, W).')
-        return self.loss_weight * sum(hcl_loss(s, t, self.pool_sizes)
+        return self.loss_weight * sum(hcl_loss(*full_precision(s, t), self.pool_sizes)
                                       for s, t in zip(student, teacher))

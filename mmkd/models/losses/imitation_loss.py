@@ -8,15 +8,16 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from .utils import (LevelWeights, check_levels, check_reduction, check_weight,
-                    resolve_reduction, weight_reduce_levels)
+                    full_precision, resolve_reduction, weight_reduce_levels)
 
 
 @weighted_loss
 def imitation_loss(pred: Tensor, target: Tensor) -> Tensor:
     """Half the squared distance of the feature vectors at each location of one level,
-    in float32 so that mixed-precision features cannot overflow the sum over channels:
-    (N, C, H, W) -> (N, H, W)."""
-    return (pred.float() - target.float()).pow(2).sum(dim=1) / 2
+    in float32 so that mixed-precision features cannot overflow the sum over channels
+    (see :func:`~.utils.full_precision`): (N, C, H, W) -> (N, H, W)."""
+    pred, target = full_precision(pred, target)
+    return (pred - target).pow(2).sum(dim=1) / 2
 
 
 @MODELS.register_module()
@@ -79,8 +80,9 @@ class ImitationLoss(nn.Module):
         weights = None if weight is None else [
             None if w is None else w.broadcast_to(m.shape)[m] for _, m, w in levels]
         if reduction == 'mean' and avg_factor is None:
-            num_pos = sum(int(m.sum()) for _, m, _ in levels)
-            loss = weight_reduce_levels(selected, weights, 'sum', None) / max(num_pos, 1)
+            # a tensor: counting on the host would wait for the device at every level
+            num_pos = sum(m.sum() for _, m, _ in levels)
+            loss = weight_reduce_levels(selected, weights, 'sum', None) / num_pos.clamp(min=1)
         else:
             loss = weight_reduce_levels(selected, weights, reduction, avg_factor)
         return self.loss_weight * loss

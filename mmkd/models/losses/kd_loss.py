@@ -6,7 +6,7 @@ from mmdet.models.losses.utils import weighted_loss
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from .utils import check_reduction, check_weight, resolve_reduction
+from .utils import check_reduction, check_weight, full_precision, resolve_reduction
 
 
 @weighted_loss
@@ -76,7 +76,10 @@ class LogitKDLoss(nn.Module):
                 f'teacher and student must score the same {self.rows} with the same classes.')
         check_weight(name, weight, student_logits.shape[:1], 'one weight per row, (N,)')
         if student_logits.shape[0] == 0 and reduction != 'none':
-            return student_logits.sum() * 0.  # no row: zero, not NaN, still in the graph
+            return student_logits.float().sum() * 0.  # no row: zero, not NaN, in the graph
+        # float32: the temperature's division, the softmax / sigmoid and the log lose
+        # too much in half precision (see full_precision)
+        student_logits, teacher_logits = full_precision(student_logits, teacher_logits)
         return self.loss_weight * self.row_loss(
             student_logits, teacher_logits, weight, reduction=reduction,
             avg_factor=avg_factor, temperature=self.temperature)

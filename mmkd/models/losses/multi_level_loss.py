@@ -4,7 +4,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 from torch import Tensor, nn
 
 from .utils import (LevelWeights, check_levels, check_reduction, check_weight,
-                    resolve_reduction, weight_reduce_levels)
+                    full_precision, resolve_reduction, weight_reduce_levels)
 
 
 class MultiLevelLoss(nn.Module):
@@ -14,7 +14,9 @@ class MultiLevelLoss(nn.Module):
         loss = loss_weight * sum_l reduce(weight_l * level_loss(s_l, t_l))
 
     Subclasses define :meth:`level_loss` (and :meth:`align` where the levels may differ
-    in shape); their docstrings give the unreduced shape that ``weight`` refers to.
+    in shape); their docstrings give the unreduced shape that ``weight`` refers to. They
+    get the levels in float32 where these come in half precision (see
+    :func:`~.utils.full_precision`).
 
     Args:
         loss_weight: multiplier of the summed loss.
@@ -57,7 +59,7 @@ class MultiLevelLoss(nn.Module):
         check_levels(name, student=student, teacher=teacher, weight=weight)
         losses = []
         for level, (s, t) in enumerate(zip(student, teacher)):
-            s, t = self.align(s, t)
+            s, t = self.align(*full_precision(s, t))
             if s.shape != t.shape:
                 raise ValueError(f'{name} level {level}: student {tuple(s.shape)} and teacher '
                                  f'{tuple(t.shape)} features differ in shape.')

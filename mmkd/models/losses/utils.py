@@ -1,12 +1,32 @@
 """mmdet's ``weight`` / ``avg_factor`` / ``reduction`` conventions, for the losses of this
 package: per-row losses (one value per RoI or prior) and multi-level feature losses (one
-unreduced tensor per feature level, the levels summed)."""
-from typing import List, Optional, Sequence, Union
+unreduced tensor per feature level, the levels summed); and the float32 every loss
+computes in from half precision inputs."""
+from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 LevelWeights = Optional[Sequence[Optional[Tensor]]]
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def full_precision(*tensors: Tensor) -> Tuple[Tensor, ...]:
+    """The tensors in float32 where they are in a half precision type (float16, bfloat16),
+    others as they are (no copy, no operator).
+
+    Every loss of this package computes in float32 whatever precision its inputs come in:
+    under mixed precision (``torch.autocast``, mmengine's ``AmpOptimWrapper``) student
+    features, adapter outputs and logits are float16 or bfloat16. In those types the
+    losses' sums over many elements overflow (float16's largest value is 65504) or lose
+    their low digits, and softmaxes, logs and divisions by a temperature keep 8
+    significant bits (bfloat16), too few for divergences between close distributions.
+    Autocast leaves float32 inputs of these operations in float32 (it lowers only matrix
+    products and convolutions, which the losses do not use), and the gradient flows back
+    to the half precision input through the cast.
+    """
+    return tuple(t.float() if t.dtype in HALF_DTYPES else t for t in tensors)
 
 
 def check_reduction(owner: str, reduction: str) -> str:

@@ -289,8 +289,15 @@ def test_match_statistics_against_python_statistics():
     (o_mean, o_std), (t_mean, t_std) = statistics(out), statistics(teacher)
     assert o_mean == pytest.approx(t_mean, abs=1e-9)
     assert o_std == pytest.approx(t_std, rel=1e-5)
-    # A single value per channel has std 0, not NaN.
-    assert torch.isfinite(match_statistics(student[:1, :, :1, :1], teacher[:1, :, :1, :1])).all()
+    # A single value per channel has std 0, not NaN, and so has its gradient (which the
+    # square root of a zero variance made NaN).
+    single = student[:1, :, :1, :1].clone().requires_grad_()
+    out = match_statistics(single, teacher[:1, :, :1, :1])
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(single.grad).all()
+    constant = torch.ones(2, 3, 2, 2, dtype=torch.float64, requires_grad=True)
+    match_statistics(constant, teacher[:, :, :2, :2]).sum().backward()
+    assert torch.isfinite(constant.grad).all()
 
 
 @pytest.mark.parametrize('family', ['retinanet', 'atss', 'gfl', 'fcos'])
