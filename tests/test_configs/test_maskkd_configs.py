@@ -1,6 +1,5 @@
-"""The MaskKD configs: zoo teachers of the same detector and the student baselines; one
-training step of the Mask R-CNN R-101 -> R-18 config (the cascade's stages train in
-tests/test_models/test_distillers/test_mask_kd.py)."""
+"""The MaskKD configs: zoo teachers of the same detector, the student baselines, and one
+training step each."""
 import os.path as osp
 
 import pytest
@@ -34,8 +33,8 @@ def test_maskkd_config_points_at_its_pair(configs_dir, name):
     assert raw.model.student.to_dict() == baseline.model.to_dict()
 
 
-def test_maskkd_config_trains_one_step(configs_dir, shapes_data, tmp_path):
-    name = 'maskkd/mask-rcnn_r101-r18_fpn_1x_coco'
+@pytest.mark.parametrize('name', sorted(CONFIGS))
+def test_maskkd_config_trains_one_step(configs_dir, shapes_data, tmp_path, name):
     model, data = build_small(osp.join(configs_dir, name + '.py'), shapes_data, tmp_path)
     assert model.distillers['maskkd'].stages == CONFIGS[name][2]
     distilled = train_one_step(model, data)
