@@ -1,15 +1,12 @@
 """Distillation losses on the per-prior outputs of two dense heads: the quality-focal binary
 classification KD of BCKD and CrossKD, IoU-based box KD, and LD's box-distribution KD."""
-from typing import Optional
-
 import torch.nn.functional as F
 from mmdet.models.losses.utils import weighted_loss
 from mmdet.structures.bbox import bbox_overlaps
-from torch import Tensor, nn
+from torch import Tensor
 
 from ...registry import MODELS
-from .kd_loss import kd_loss
-from .utils import check_reduction, check_weight, full_precision, resolve_reduction
+from .kd_loss import RowKDLoss, kd_loss
 
 
 @weighted_loss
@@ -50,56 +47,8 @@ def localization_kd_loss(pred: Tensor, target: Tensor, temperature: float = 10.0
     return kl / pred.shape[1] if bin_reduction == 'mean' else kl
 
 
-class _RowKDLoss(nn.Module):
-    """A loss on ``N`` aligned rows of student and teacher outputs: ``loss_weight`` times
-    :attr:`row_loss` ((N,) values), with mmdet's ``weight`` (one per row), ``avg_factor``
-    and ``reduction_override`` at call time."""
-
-    rows = 'rows'
-
-    def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean'):
-        super().__init__()
-        self.loss_weight = loss_weight
-        self.reduction = check_reduction(type(self).__name__, reduction)
-
-    def row_loss(self, student: Tensor, teacher: Tensor, weight: Optional[Tensor],
-                 reduction: str, avg_factor: Optional[float]) -> Tensor:
-        raise NotImplementedError
-
-    def check_rows(self, student: Tensor, teacher: Tensor) -> None:
-        if student.shape != teacher.shape or student.dim() != 2:
-            raise ValueError(f'{type(self).__name__} needs (N, K) student and teacher '
-                             f'{self.rows} of the same shape, got {tuple(student.shape)} and '
-                             f'{tuple(teacher.shape)}.')
-
-    def forward(self, student: Tensor, teacher: Tensor, weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """
-        Args:
-            student / teacher: (N, K) rows (see the class).
-            weight: (N,) weight of each row.
-            avg_factor: divides the weighted sum of the rows instead of N (``'mean'``).
-            reduction_override: ``'none'``, ``'mean'`` or ``'sum'`` for this call.
-
-        Returns:
-            The reduced loss, or the (N,) per-row losses for ``'none'``.
-        """
-        name = type(self).__name__
-        reduction = resolve_reduction(name, self.reduction, reduction_override)
-        self.check_rows(student, teacher)
-        check_weight(name, weight, student.shape[:1], 'one weight per row, (N,)')
-        if student.shape[0] == 0 and reduction != 'none':
-            return student.float().sum() * 0.  # no row: zero, not NaN, in the graph
-        # float32: sigmoids, softmaxes at a temperature, logs and box areas (up to ~1e6
-        # px^2, beyond float16's 65504) need it (see full_precision)
-        student, teacher = full_precision(student, teacher)
-        return self.loss_weight * self.row_loss(student, teacher, weight, reduction,
-                                                avg_factor)
-
-
 @MODELS.register_module()
-class QualityFocalKDLoss(_RowKDLoss):
+class QualityFocalKDLoss(RowKDLoss):
     """Binary classification KD with a quality-focal modulation (BCKD's and CrossKD's
     classification KD)::
 
@@ -123,13 +72,13 @@ class QualityFocalKDLoss(_RowKDLoss):
             raise ValueError(f'QualityFocalKDLoss beta must be >= 0, got {beta!r}')
         self.beta = float(beta)
 
-    def row_loss(self, student, teacher, weight, reduction, avg_factor):
+    def reduced_loss(self, student, teacher, weight, reduction, avg_factor):
         return quality_focal_kd_loss(student, teacher, weight, reduction=reduction,
                                      avg_factor=avg_factor, beta=self.beta)
 
 
 @MODELS.register_module()
-class IoUKDLoss(_RowKDLoss):
+class IoUKDLoss(RowKDLoss):
     """Box KD by overlap: ``1 - GIoU(b_s, b_t)`` (``mode='giou'``, BCKD), ``1 - IoU``
     (``'iou'``) or ``-log IoU`` (``'log_iou'``, mmdet's ``IoULoss`` default) of aligned
     (N, 4) ``x1, y1, x2, y2`` student and teacher boxes (teacher detached), weighted per
@@ -158,13 +107,13 @@ class IoUKDLoss(_RowKDLoss):
             raise ValueError(f'IoUKDLoss needs (N, 4) x1, y1, x2, y2 boxes, got '
                              f'{tuple(student.shape)}.')
 
-    def row_loss(self, student, teacher, weight, reduction, avg_factor):
+    def reduced_loss(self, student, teacher, weight, reduction, avg_factor):
         return iou_kd_loss(student, teacher, weight, reduction=reduction,
                            avg_factor=avg_factor, mode=self.mode, eps=self.eps)
 
 
 @MODELS.register_module()
-class LocalizationKDLoss(_RowKDLoss):
+class LocalizationKDLoss(RowKDLoss):
     """LD's box-distribution KD: for each box edge, the KL divergence from the teacher's
     distribution over the ``n + 1`` bins to the student's, at temperature ``T``::
 
@@ -194,7 +143,7 @@ class LocalizationKDLoss(_RowKDLoss):
         self.temperature = float(temperature)
         self.bin_reduction = bin_reduction
 
-    def row_loss(self, student, teacher, weight, reduction, avg_factor):
+    def reduced_loss(self, student, teacher, weight, reduction, avg_factor):
         return localization_kd_loss(student, teacher, weight, reduction=reduction,
                                     avg_factor=avg_factor, temperature=self.temperature,
                                     bin_reduction=self.bin_reduction)

@@ -28,38 +28,43 @@ def kd_loss(pred: Tensor, target: Tensor, temperature: float = 1.0) -> Tensor:
     return kl * (temperature * temperature)
 
 
-class LogitKDLoss(nn.Module):
-    """A distillation loss on the logits of the same ``N`` rows (RoIs or priors) of student
-    and teacher, at a temperature ``T``: :attr:`row_loss` (a ``weighted_loss`` function
-    giving (N,) per-row values) times ``loss_weight``, with mmdet's ``weight``,
-    ``avg_factor`` and ``reduction_override`` at call time.
+class RowKDLoss(nn.Module):
+    """A distillation loss on ``N`` aligned rows of student and teacher outputs (logits of
+    the same RoIs or priors, boxes, box-edge distributions): ``loss_weight`` times
+    :meth:`reduced_loss` of the rows, with mmdet's ``weight`` (one per row),
+    ``avg_factor`` and ``reduction_override`` at call time. Subclasses implement
+    :meth:`reduced_loss` and may extend :meth:`check_rows`.
 
     Args:
-        temperature: ``T`` (> 0), dividing both sides' logits.
         loss_weight: multiplier of the loss.
         reduction: ``'mean'`` averages the per-row values over the rows, ``'sum'`` adds
             them up.
     """
 
-    row_loss: Callable[..., Tensor]
     rows = 'rows'  # what the rows are, for the error messages
 
-    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0,
-                 reduction: str = 'mean'):
+    def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean'):
         super().__init__()
-        name = type(self).__name__
-        if not temperature > 0:
-            raise ValueError(f'{name} temperature must be > 0, got {temperature!r}')
-        self.temperature = float(temperature)
         self.loss_weight = loss_weight
-        self.reduction = check_reduction(name, reduction)
+        self.reduction = check_reduction(type(self).__name__, reduction)
 
-    def forward(self, student_logits: Tensor, teacher_logits: Tensor,
-                weight: Optional[Tensor] = None, avg_factor: Optional[float] = None,
+    def reduced_loss(self, student: Tensor, teacher: Tensor, weight: Optional[Tensor],
+                     reduction: str, avg_factor: Optional[float]) -> Tensor:
+        """The rows' loss (a ``weighted_loss`` function's result), before ``loss_weight``."""
+        raise NotImplementedError
+
+    def check_rows(self, student: Tensor, teacher: Tensor) -> None:
+        if student.shape != teacher.shape or student.dim() != 2:
+            raise ValueError(f'{type(self).__name__} needs (N, K) student and teacher '
+                             f'{self.rows} of the same shape, got {tuple(student.shape)} and '
+                             f'{tuple(teacher.shape)}.')
+
+    def forward(self, student: Tensor, teacher: Tensor, weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         """
         Args:
-            student_logits / teacher_logits: (N, num_classes) logits of the same N rows.
+            student / teacher: (N, K) rows (see the class).
             weight: (N,) weight of each row.
             avg_factor: divides the weighted sum of the rows instead of N (``'mean'``).
             reduction_override: ``'none'``, ``'mean'`` or ``'sum'`` for this call.
@@ -69,20 +74,50 @@ class LogitKDLoss(nn.Module):
         """
         name = type(self).__name__
         reduction = resolve_reduction(name, self.reduction, reduction_override)
-        if student_logits.shape != teacher_logits.shape or student_logits.dim() != 2:
+        self.check_rows(student, teacher)
+        check_weight(name, weight, student.shape[:1], 'one weight per row, (N,)')
+        if student.shape[0] == 0 and reduction != 'none':
+            return student.float().sum() * 0.  # no row: zero, not NaN, in the graph
+        # float32: a temperature's division, sigmoids, softmaxes, logs and box areas (up to
+        # ~1e6 px^2, beyond float16's 65504) lose too much in half precision (see
+        # full_precision)
+        student, teacher = full_precision(student, teacher)
+        return self.loss_weight * self.reduced_loss(student, teacher, weight, reduction,
+                                                    avg_factor)
+
+
+class LogitKDLoss(RowKDLoss):
+    """A :class:`RowKDLoss` on the class logits of the same ``N`` rows (RoIs or priors) of
+    student and teacher, at a temperature ``T``: :attr:`row_loss` (a ``weighted_loss``
+    function giving (N,) per-row values) times ``loss_weight``.
+
+    Args:
+        temperature: ``T`` (> 0), dividing both sides' logits.
+        loss_weight: multiplier of the loss.
+        reduction: ``'mean'`` averages the per-row values over the rows, ``'sum'`` adds
+            them up.
+    """
+
+    row_loss: Callable[..., Tensor]
+
+    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0,
+                 reduction: str = 'mean'):
+        super().__init__(loss_weight, reduction)
+        if not temperature > 0:
+            raise ValueError(f'{type(self).__name__} temperature must be > 0, got '
+                             f'{temperature!r}')
+        self.temperature = float(temperature)
+
+    def check_rows(self, student: Tensor, teacher: Tensor) -> None:
+        if student.shape != teacher.shape or student.dim() != 2:
             raise ValueError(
-                f'{name} needs (N, C) student and teacher logits of the same shape, got '
-                f'{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}: '
-                f'teacher and student must score the same {self.rows} with the same classes.')
-        check_weight(name, weight, student_logits.shape[:1], 'one weight per row, (N,)')
-        if student_logits.shape[0] == 0 and reduction != 'none':
-            return student_logits.float().sum() * 0.  # no row: zero, not NaN, in the graph
-        # float32: the temperature's division, the softmax / sigmoid and the log lose
-        # too much in half precision (see full_precision)
-        student_logits, teacher_logits = full_precision(student_logits, teacher_logits)
-        return self.loss_weight * self.row_loss(
-            student_logits, teacher_logits, weight, reduction=reduction,
-            avg_factor=avg_factor, temperature=self.temperature)
+                f'{type(self).__name__} needs (N, C) student and teacher logits of the same '
+                f'shape, got {tuple(student.shape)} and {tuple(teacher.shape)}: teacher and '
+                f'student must score the same {self.rows} with the same classes.')
+
+    def reduced_loss(self, student, teacher, weight, reduction, avg_factor):
+        return self.row_loss(student, teacher, weight, reduction=reduction,
+                             avg_factor=avg_factor, temperature=self.temperature)
 
 
 @MODELS.register_module()
