@@ -22,7 +22,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
+from mmengine.runner import Runner, set_random_seed
 from torch import Tensor
 
 from mmkd.models.loss_balance import total_loss
@@ -46,12 +46,14 @@ def measure(cfg: Config, batches: int = 4, iteration: Optional[int] = None,
     loss's), each a ratio of sums over ``batches`` training batches of ``cfg``, with the
     losses' configured weights (``loss_balance`` is left out) at ``iteration`` of the
     schedule (default: its middle, past the usual warm-ups). The sums are in the entry too
-    (``loss``, ``task_loss``, ``grad``, ``task_grad``).
+    (``loss``, ``task_loss``, ``grad``, ``task_grad``). ``seed`` seeds the initialisation,
+    the data order and the random transforms, so a measurement repeats exactly.
 
     Raises:
         InputValueError: ``cfg`` is not a distillation config, or its student has no neck.
     """
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    set_random_seed(seed)
     model_cfg = cfg.model.copy()
     if 'distillers' not in model_cfg:
         raise InputValueError(f'{cfg.filename} has no model.distillers: give a distillation '
@@ -104,7 +106,8 @@ def parse_args(argv=None):
     parser.add_argument('--batches', type=int, default=4, help='training batches (default 4)')
     parser.add_argument('--iter', type=int, help='schedule iteration the distillers see '
                         '(default: the middle of the schedule)')
-    parser.add_argument('--seed', type=int, default=0, help='data order and initialisation')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='initialisation, data order and random transforms')
     parser.add_argument('--out', help='write the ratios as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override settings of every config, as tools/train.py')
@@ -113,7 +116,6 @@ def parse_args(argv=None):
 
 def main(argv=None) -> Dict[str, Dict[str, dict]]:
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
     results = {}
     print('| config | distiller | loss / detection loss | gradient / detection gradient '
           '(neck outputs) |')
