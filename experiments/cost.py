@@ -152,20 +152,28 @@ def make_batch(model, image_size: Union[int, Sequence[int]], batch_size: int, wi
     return batch['inputs'], batch['data_samples']
 
 
-def run_case(case: dict) -> dict:
-    """Measure one (detector, method, pair, size, batch) case in this process."""
+@contextlib.contextmanager
+def at_iteration(iteration: int):
+    """The message hub at ``iteration`` of epoch 0, which the distillers' schedules read,
+    inside the block; as it was after it (this matters when run in-process, as in tests)."""
     from mmengine.logging import MessageHub
     hub = MessageHub.get_current_instance()
     saved = {key: hub.runtime_info[key] for key in ('iter', 'epoch') if key in hub.runtime_info}
-    # the losses at full weight: an iteration far past any warm-up (no end_iter in the configs)
-    hub.update_info('iter', 10**6)
+    hub.update_info('iter', iteration)
     hub.update_info('epoch', 0)
     try:
-        return _run_case(case)
-    finally:  # leave the message hub as it was (matters when run in-process, as in tests)
+        yield
+    finally:
         for key in ('iter', 'epoch'):
             hub.runtime_info.pop(key, None)
         hub.update_info_dict(saved)
+
+
+def run_case(case: dict) -> dict:
+    """Measure one (detector, method, pair, size, batch) case in this process."""
+    # the losses at full weight: an iteration far past any warm-up (no end_iter in the configs)
+    with at_iteration(10**6):
+        return _run_case(case)
 
 
 def _run_case(case: dict) -> dict:

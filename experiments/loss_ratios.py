@@ -20,7 +20,6 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
 from torch import Tensor
@@ -28,6 +27,7 @@ from torch import Tensor
 from mmkd.models.loss_balance import total_loss
 from mmkd.registry import MODELS
 
+from .cost import at_iteration
 from .errors import InputValueError
 
 
@@ -70,12 +70,10 @@ def measure(cfg: Config, batches: int = 4, iteration: Optional[int] = None,
     neck_outputs: List[Sequence[Tensor]] = []
     model.student.neck.register_forward_hook(lambda module, args, out: neck_outputs.append(out))
     loader = iter(Runner.build_dataloader(cfg.train_dataloader, seed=seed))
-    hub = MessageHub.get_current_instance()
-    hub.update_info('iter', cfg.train_cfg.max_iters // 2 if iteration is None else iteration)
 
     names = list(model.distillers)
     sums = {name: dict(loss=0.0, task_loss=0.0, grad=0.0, task_grad=0.0) for name in names}
-    try:
+    with at_iteration(cfg.train_cfg.max_iters // 2 if iteration is None else iteration):
         for _ in range(batches):
             neck_outputs.clear()
             losses = model(**model.data_preprocessor(next(loader), True), mode='loss')
@@ -93,8 +91,6 @@ def measure(cfg: Config, batches: int = 4, iteration: Optional[int] = None,
                 entry['task_loss'] += float(task.detach())
                 entry['task_grad'] += task_grad
                 entry['grad'] += gradient_norm(loss, features) if loss.requires_grad else 0.0
-    finally:
-        hub.update_info('iter', 0)
     return {name: dict(loss_ratio=s['loss'] / s['task_loss'],
                        grad_ratio=s['grad'] / s['task_grad'], **s)
             for name, s in sums.items()}
