@@ -72,7 +72,8 @@ def measure(cfg: Config, batches: int = 4, iteration: Optional[int] = None,
     loader = iter(Runner.build_dataloader(cfg.train_dataloader, seed=seed))
 
     names = list(model.distillers)
-    sums = {name: dict(loss=0.0, task_loss=0.0, grad=0.0, task_grad=0.0) for name in names}
+    sums = {name: dict(loss=0.0, grad=0.0) for name in names}
+    task_loss_sum = task_grad_sum = 0.0
     with at_iteration(cfg.train_cfg.max_iters // 2 if iteration is None else iteration):
         for _ in range(batches):
             neck_outputs.clear()
@@ -83,16 +84,14 @@ def measure(cfg: Config, batches: int = 4, iteration: Optional[int] = None,
             task = total_loss({k: v for k, v in losses.items()
                                if not k.startswith('distill_')})
             features = neck_outputs[0]
-            task_grad = gradient_norm(task, features)
+            task_loss_sum += float(task.detach())
+            task_grad_sum += gradient_norm(task, features)
             for name in names:
                 loss = total_loss(distill[name])
-                entry = sums[name]
-                entry['loss'] += float(loss.detach())
-                entry['task_loss'] += float(task.detach())
-                entry['task_grad'] += task_grad
-                entry['grad'] += gradient_norm(loss, features) if loss.requires_grad else 0.0
-    return {name: dict(loss_ratio=s['loss'] / s['task_loss'],
-                       grad_ratio=s['grad'] / s['task_grad'], **s)
+                sums[name]['loss'] += float(loss.detach())
+                sums[name]['grad'] += gradient_norm(loss, features) if loss.requires_grad else 0.0
+    return {name: dict(loss_ratio=s['loss'] / task_loss_sum, grad_ratio=s['grad'] / task_grad_sum,
+                       task_loss=task_loss_sum, task_grad=task_grad_sum, **s)
             for name, s in sums.items()}
 
 
