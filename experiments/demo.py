@@ -298,7 +298,7 @@ def main(argv=None) -> dict:
             if backbones:
                 options += pretrained_regime_options(cfg, configs[run.method])
             if run.auto_weights:
-                options += auto_weight_options(cfg, student_iters)
+                options += auto_weight_options(cfg, student_iters, bool(backbones))
             options += [f'randomness.seed={seed}', *run.options]
             student_stages.append((name, seed, Stage(
                 run.method, configs[run.method],

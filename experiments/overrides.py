@@ -7,7 +7,7 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from mmkd.config import detector_config, is_distillation_config
-from mmkd.models.loss_balance import DEFAULT_RATIO
+from mmkd.registry import MODELS
 from . import ROOT
 from .data import CocoFolder
 from .settings import AUTO_WEIGHTS
@@ -37,16 +37,22 @@ def schedule_options(cfg: Config, iters: int, log_interval: Optional[int]) -> Li
     return options
 
 
-def auto_weight_options(cfg: Config, iters: int) -> List[str]:
+def auto_weight_options(cfg: Config, iters: int, pretrained: bool) -> List[str]:
     """Options that balance the losses of a demo distillation config of ``iters``
     iterations automatically (``model.loss_balance``, see :data:`.settings.AUTO_WEIGHTS`):
-    loss_balance's default ratio, its warm-up scaled from the configs' schedule to
-    ``iters``. None for a config without distillers."""
+    with ``pretrained`` backbones the distillers' own ratio (written out, so the run's
+    command line shows it; left to each distiller when they differ), the from-scratch
+    ratio otherwise; the warm-up scaled from the configs' schedule to ``iters``. None for a
+    config without distillers."""
     if not is_distillation_config(cfg.model):
         return []
+    ratios = {MODELS.get(distiller['type']).balance_ratio
+              for distiller in cfg.model.get('distillers', {}).values()}
+    if not pretrained:
+        ratios = {AUTO_WEIGHTS['ratio_from_scratch']}
     warmup = max(1, round(AUTO_WEIGHTS['warmup_iters'] * iters / cfg.train_cfg.max_iters))
-    return [f'model.loss_balance.ratio={DEFAULT_RATIO}',
-            f'model.loss_balance.warmup_iters={warmup}']
+    return [f'model.loss_balance.ratio={ratio}' for ratio in ratios if len(ratios) == 1] + \
+        [f'model.loss_balance.warmup_iters={warmup}']
 
 
 def data_root_options(data_root: str) -> List[str]:

@@ -32,10 +32,14 @@ PRETRAINED_REGIME = {
 
 # tools/demo.py --weights auto (the default with --dataset, whose user has no tuning split):
 # the loss_balance every distillation config of configs/demo/ gets, as --cfg-options.
-# Each distiller is scaled to loss_balance's default ratio of the detection loss,
-# measured over the first 50 steps at which its loss is on (the length of the demo's LR
-# warm-up), then frozen; the warm-up scales with --iters like the distillers' own.
-AUTO_WEIGHTS = dict(warmup_iters=50)
+# Each distiller is scaled to a ratio of the detection loss, measured over the first 50
+# steps at which its loss is on (the length of the demo's LR warm-up), then frozen; the
+# warm-up scales with --iters like the distillers' own. With pretrained backbones the ratio
+# is each distiller's own (loss_balance's default: 8 for feature losses, 1 for prediction
+# losses); from scratch it is 1 for all: on the from-scratch tuning data ReviewKD did best at
+# weight 0.2 (about 1.3 times the detection loss) and fell below the baseline at 1.2 (about
+# 8 times).
+AUTO_WEIGHTS = dict(warmup_iters=50, ratio_from_scratch=1.0)
 
 # The configs of configs/demo/ whose backbone a config of configs/demo/pretrain/ pretrains
 # (same depth and width): tools/demo.py --pretrained starts their stages from its

@@ -61,8 +61,10 @@ class DistillationDetector(BaseModel):
             ``max_nonfinite_skips`` steps in a row were skipped (see
             :class:`~mmkd.models.nonfinite.NonFiniteLossGuard`).
         max_nonfinite_skips: consecutive skipped steps tolerated with ``'skip'``.
-        loss_balance: automatic loss weights, e.g. ``dict(ratio=1.0, warmup_iters=100)``
-            (both optional; None, the default, keeps the configured weights). Each
+        loss_balance: automatic loss weights, e.g. ``dict(warmup_iters=100)`` or
+            ``dict(ratio=2.0)`` (both optional; ``ratio`` defaults to each distiller's
+            ``balance_ratio``: 8 for losses between features, 1 between predictions; None,
+            the default, keeps the configured weights). Each
             distiller's losses are multiplied by a scale measured over its first
             ``warmup_iters`` steps with a non-zero loss (steps its schedule keeps it off
             do not count): the ratio of means ``ratio * sum(L_task) / sum(L_distill)``,
@@ -128,7 +130,8 @@ class DistillationDetector(BaseModel):
 
         self.distillers = torch.nn.ModuleDict(
             {name: self._build_distiller(name, cfg) for name, cfg in distillers.items()})
-        self.loss_balance = build_loss_balance(loss_balance, list(self.distillers))
+        self.loss_balance = build_loss_balance(
+            loss_balance, {name: d.balance_ratio for name, d in self.distillers.items()})
         self._check_teacher_specs([s for d in self.distillers.values() for s in d.teacher_specs])
         self.student_recorder, self.teacher_recorder = connect_distillers(
             self.distillers.values(), self.student, self.teacher)

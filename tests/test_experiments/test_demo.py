@@ -9,6 +9,7 @@ import re
 import pytest
 
 from experiments import benchmark, cost, demo, overrides, regime, results
+from experiments.settings import AUTO_WEIGHTS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -386,10 +387,21 @@ def test_auto_weights_runs_beside_the_configs_weights():
     assert demo.parse_args([]).weights == 'config'
     assert demo.parse_args(['--dataset', 'x']).weights == 'auto'
     fgd = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_fgd.py'))
-    assert overrides.auto_weight_options(fgd, 60) == [
-        'model.loss_balance.ratio=1.0', 'model.loss_balance.warmup_iters=10']
+    # the distillers' own ratio with pretrained backbones (a feature loss's, a prediction
+    # loss's; none written for a mix), the demo's own from scratch
+    assert overrides.auto_weight_options(fgd, 60, pretrained=True) == [
+        'model.loss_balance.ratio=8.0', 'model.loss_balance.warmup_iters=10']
+    kd = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'faster-rcnn_kd.py'))
+    assert overrides.auto_weight_options(kd, 60, pretrained=True)[0] == \
+        'model.loss_balance.ratio=1.0'
+    fgd.model.distillers.kd = kd.model.distillers.kd
+    assert overrides.auto_weight_options(fgd, 60, pretrained=True) == [
+        'model.loss_balance.warmup_iters=10']
+    assert overrides.auto_weight_options(fgd, 60, pretrained=False) == [
+        f"model.loss_balance.ratio={AUTO_WEIGHTS['ratio_from_scratch']}",
+        'model.loss_balance.warmup_iters=10']
     student = Config(dict(model=dict(type='FasterRCNN'), train_cfg=dict(max_iters=300)))
-    assert overrides.auto_weight_options(student, 60) == []
+    assert overrides.auto_weight_options(student, 60, pretrained=True) == []
 
 
 @pytest.mark.parametrize('argv, message', [
@@ -539,7 +551,8 @@ def test_demo_on_own_coco_dataset(tmp_path, capsys):
                                                         'iter_3.pth')
     kd_log = open(osp.join(work_dir, 'faster-rcnn_kd_auto', 'seed0', 'train.log')).readline()
     assert f"model.teacher_ckpt={results['teacher']['checkpoint']}" in kd_log
-    # automatic loss weights by default, their warm-up shrunk with the schedule
+    # automatic loss weights by default (the from-scratch ratio), their warm-up shrunk with
+    # the schedule
     assert results['settings']['weights'] == 'auto'
     assert 'model.loss_balance.ratio=1.0 model.loss_balance.warmup_iters=1' in kd_log
     assert set(results['methods']['kd:auto']['loss_scales']['0']) == {'kd'}

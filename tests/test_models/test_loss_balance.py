@@ -13,7 +13,9 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 
 from mmkd.models import MagnitudeBalance, MutualDistillationDetector, loss_balance
-from mmkd.models.loss_balance import SCALE_BOUNDS, build_loss_balance
+from mmkd.models.distillers import ReverseDistiller
+from mmkd.models.loss_balance import (FEATURE_RATIO, PREDICTION_RATIO, SCALE_BOUNDS,
+                                      build_loss_balance)
 
 from helpers import build, fitnet_config, load
 
@@ -91,6 +93,27 @@ def test_each_distiller_is_scaled_to_ratio_times_the_detection_loss_then_frozen(
     assert after[0].keys() == after[1].keys()
     assert all(torch.equal(after[0][k], after[1][k]) for k in after[0])
     assert after[0]['distill_kd_scale'] == logs[-1]['distill_kd_scale']
+
+
+def test_without_a_ratio_each_distiller_is_balanced_to_its_own(shapes_data, tmp_path):
+    """No ``ratio`` in loss_balance: a feature loss (FitNet) is scaled to FEATURE_RATIO
+    times the detection loss, a prediction loss (KD) to PREDICTION_RATIO times."""
+    cfg = fitnet_config(shapes_data, tmp_path, max_iters=1,
+                        loss_balance=dict(warmup_iters=1))
+    cfg.model.distillers.kd = dict(type='KD', teacher='neck',
+                                   loss=dict(type='KDLoss', temperature=1.0, loss_weight=1.0))
+    model, batch = build(cfg)
+    model.train()
+    (log, ) = train_steps(model, batch, [0])
+    for name, ratio in (('fitnet', FEATURE_RATIO), ('kd', PREDICTION_RATIO)):
+        assert model.loss_balance[name].ratio == ratio
+        assert log[f'distill_{name}_loss'].item() == pytest.approx(ratio * task_loss(log),
+                                                                   rel=REL), name
+    assert FEATURE_RATIO != PREDICTION_RATIO
+    # online distillation: a distiller run in reverse keeps the ratio of what it compares
+    reversed_fitnet = ReverseDistiller(dict(type='FitNet', student='neck',
+                                            loss=dict(type='FeatureMSELoss')))
+    assert reversed_fitnet.balance_ratio == FEATURE_RATIO
 
 
 def test_a_zero_loss_is_not_measured_and_the_scale_stays_bounded(shapes_data, tmp_path):
@@ -202,4 +225,4 @@ def test_mutual_distillation_balances_each_learner_against_its_own_loss(
 ])
 def test_bad_loss_balance_is_named(cfg, names, message):
     with pytest.raises(ValueError, match=message):
-        build_loss_balance(cfg, names)
+        build_loss_balance(cfg, {name: PREDICTION_RATIO for name in names})

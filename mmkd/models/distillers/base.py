@@ -10,6 +10,7 @@ from mmdet.utils import OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from ..loss_balance import PREDICTION_RATIO
 from ..recorder import FeatureLevel, FeatureSpec, parse_specs
 
 Levels = Optional[Sequence[FeatureLevel]]
@@ -46,6 +47,10 @@ class DistillerContext:
 class BaseDistiller(BaseModule, metaclass=ABCMeta):
     """One distillation loss between recorded student and teacher features.
 
+    ``balance_ratio`` is the ratio :mod:`~mmkd.models.loss_balance` scales the loss to
+    when the host's ``loss_balance`` sets none: :data:`.PREDICTION_RATIO` here and for the
+    losses between predictions, :data:`.FEATURE_RATIO` for those between features.
+
     Subclasses implement :meth:`forward`, and extend :meth:`setup` when they own layers
     (adapters, ...) or read the detectors. ``DistillationDetector`` probes the features
     named by ``student`` / ``teacher``, calls :meth:`setup` once with a
@@ -64,6 +69,7 @@ class BaseDistiller(BaseModule, metaclass=ABCMeta):
         end_iter: turn the loss off from this iteration on (0-based, as mmengine counts).
         end_epoch: turn the loss off from this epoch on (0-based).
     """
+    balance_ratio: float = PREDICTION_RATIO
 
     def __init__(self,
                  student,

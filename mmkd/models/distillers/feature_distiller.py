@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import build_adapters
+from ..loss_balance import FEATURE_RATIO
 from ..recorder import FeatureLevel
 from .base import BaseDistiller, DistillerContext
 from .level_checks import check_levels
@@ -38,6 +39,7 @@ class FeatureDistiller(BaseDistiller):
     """
 
     adapt_every_level: bool = False
+    balance_ratio = FEATURE_RATIO
 
     def __init__(self, student, teacher=None, *, loss: ConfigType,
                  adapter_kernel: Optional[int] = 1, **kwargs):

@@ -37,6 +37,10 @@ class ReverseDistiller(BaseDistiller):
         self.student_specs = self.distiller.teacher_specs
         self.teacher_specs = self.distiller.student_specs
 
+    @property
+    def balance_ratio(self) -> float:
+        return self.distiller.balance_ratio
+
     def schedule_factor(self, iteration: int, epoch: int) -> float:
         return self.distiller.schedule_factor(iteration, epoch)
 

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..layers import ABF
+from ..loss_balance import FEATURE_RATIO
 from .base import BaseDistiller, DistillerContext
 from .level_checks import check_levels
 
@@ -39,6 +40,7 @@ class ReviewKD(BaseDistiller):
         **kwargs: schedule options of :class:`BaseDistiller` (no warm-up for detection
             in the paper).
     """
+    balance_ratio = FEATURE_RATIO
 
     def __init__(self, student, teacher=None, mid_channels: int = 256,
                  loss: ConfigType = dict(type='HCLLoss'), norm_cfg: ConfigType = dict(type='BN'),
