@@ -46,13 +46,14 @@ def auto_weight_options(cfg: Config, iters: int, pretrained: bool) -> List[str]:
     config without distillers."""
     if not is_distillation_config(cfg.model):
         return []
-    ratios = {MODELS.get(distiller['type']).balance_ratio
-              for distiller in cfg.model.get('distillers', {}).values()}
-    if not pretrained:
+    if pretrained:
+        ratios = {MODELS.get(distiller['type']).balance_ratio
+                  for distiller in cfg.model.get('distillers', {}).values()}
+    else:
         ratios = {AUTO_WEIGHTS['ratio_from_scratch']}
+    options = [f'model.loss_balance.ratio={ratios.pop()}'] if len(ratios) == 1 else []
     warmup = max(1, round(AUTO_WEIGHTS['warmup_iters'] * iters / cfg.train_cfg.max_iters))
-    return [f'model.loss_balance.ratio={ratio}' for ratio in ratios if len(ratios) == 1] + \
-        [f'model.loss_balance.warmup_iters={warmup}']
+    return options + [f'model.loss_balance.warmup_iters={warmup}']
 
 
 def data_root_options(data_root: str) -> List[str]:
