@@ -37,8 +37,8 @@ PRETRAINED_REGIME = {
 # warm-up scales with --iters like the distillers' own. With pretrained backbones the ratio
 # is each distiller's own (loss_balance's default: 8 for feature losses, 1 for prediction
 # losses); from scratch it is 1 for all: on the from-scratch tuning data ReviewKD did best at
-# weight 0.2 (about 1.3 times the detection loss) and fell below the baseline at 1.2 (about
-# 8 times).
+# weight 0.2 (about 1.5 times the detection loss) and fell below the baseline at 1.2 (about
+# 9 times).
 AUTO_WEIGHTS = dict(warmup_iters=50, ratio_from_scratch=1.0)
 
 # The configs of configs/demo/ whose backbone a config of configs/demo/pretrain/ pretrains
